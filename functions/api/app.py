@@ -1,0 +1,105 @@
+"""Real-time HTTP API: POST /predict, GET /health, GET /openapi.json."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sentiment_core.model import get_model
+from sentiment_core.responses import model_info, prediction_out
+from sentiment_core.schemas import ErrorResponse, HealthResponse, PredictRequest, PredictResponse
+from sentiment_core.telemetry import record_predictions
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+model = get_model()  # at init: the first request pays nothing, a broken artifact fails the deployment hook
+metrics.set_default_dimensions(model_version=model.version)
+logger.append_keys(model_version=model.version)
+
+
+def _error(status: HTTPStatus, message: str, details: list[dict] | None = None) -> Response:
+    body = ErrorResponse(error=message, details=details or [], request_id=app.lambda_context.aws_request_id)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+    )
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    metrics.add_metric(name="ValidationFailures", unit="Count", value=1)
+    errors = error.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        return _error(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
+    # Pydantic's messages name the constraint ("at most 64 items"); the offending input is never echoed.
+    details = [{"field": _field(e["loc"]), "problem": e["msg"]} for e in errors]
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid request", details)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+    metrics.add_metric(name="ValidationFailures", unit="Count", value=1)
+    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response:
+    return _error(
+        HTTPStatus.NOT_FOUND,
+        f"no route {app.current_event.request_context.http.method} {app.current_event.path}",
+    )
+
+
+@app.exception_handler(Exception)
+def unexpected(_: Exception) -> Response:
+    logger.exception("unhandled error")  # the request id is in every log line
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+
+
+@app.post(
+    "/predict",
+    summary="Sentiment of one or more reviews",
+    responses={
+        422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
+    },
+)
+@tracer.capture_method(capture_response=False)
+def predict(request: PredictRequest) -> PredictResponse:
+    predictions = record_predictions(metrics, model, request.all_texts())
+    return PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
+
+
+@app.get("/health", summary="Model loaded and serving")
+def health() -> HealthResponse:
+    return HealthResponse(status="ok", model=model_info(model), sha256=model.sha256)
+
+
+@app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def openapi() -> Response:
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=app.get_openapi_json_schema(title="IMDB sentiment API", version=model.version),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

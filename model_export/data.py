@@ -1,0 +1,49 @@
+"""IMDB loading and the seeded train/validation split."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from model_export import settings
+
+
+@dataclass(frozen=True)
+class Review:
+    id: str
+    label: int
+    text: str
+
+
+def load_reviews(path: Path) -> list[Review]:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        return [Review(row["id"], int(row["label"]), row["text"]) for row in csv.DictReader(f)]
+
+
+def train_validation_split(
+    reviews: list[Review], seed: int = settings.SEED
+) -> tuple[list[Review], list[Review]]:
+    """Stratified split of the train file: validation is for model selection, never test."""
+    rng = random.Random(seed)
+    train: list[Review] = []
+    validation: list[Review] = []
+    for label in (0, 1):
+        group = [r for r in reviews if r.label == label]
+        rng.shuffle(group)
+        n_val = round(len(group) * settings.VALIDATION_FRACTION)
+        validation += group[:n_val]
+        train += group[n_val:]
+    rng.shuffle(train)
+    return train, validation
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,232 @@
+"""Evaluate on all 25,000 test reviews and write the artifact the service loads.
+
+In one run: fp32 and int8 ONNX accuracy/F1 and their label agreement, a
+TF-IDF + logistic regression baseline trained on the same train split, the
+truncation study (on validation), and batch-1 single-thread latency of
+PyTorch vs ONNX fp32 vs ONNX int8 on the same reviews.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from model_export import settings
+from model_export.data import Review, load_reviews, sha256_file, train_validation_split
+from model_export.export import INPUT_NAMES, OUTPUT_NAMES, session
+from model_export.modeling import load_base_tokenizer
+from model_export.quantize import logits
+from sentiment_core.preprocess import (
+    HEAD_TOKENS,
+    MAX_LENGTH,
+    TAIL_TOKENS,
+    clean_text,
+    encode_batch,
+    pad_batch,
+)
+
+log = logging.getLogger(__name__)
+
+LATENCY_REVIEWS = 200
+TRUNCATION_VARIANTS = {  # name: (head, tail) word pieces
+    "head_only_128": (126, 0),
+    "head_only_256": (254, 0),
+    "head_tail_256": (HEAD_TOKENS, TAIL_TOKENS),
+    "head_tail_512": (256, 254),
+}
+
+
+def classification_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict:
+    tp = int(((predicted == 1) & (labels == 1)).sum())
+    fp = int(((predicted == 1) & (labels == 0)).sum())
+    fn = int(((predicted == 0) & (labels == 1)).sum())
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {
+        "accuracy": round(float((predicted == labels).mean()), 5),
+        "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 5),
+        "n": len(labels),
+    }
+
+
+def cached_logits(name: str, model_path: Path, encoded, force: bool) -> np.ndarray:
+    """Test-set logits are cached, so an interrupted evaluation resumes where it stopped."""
+    cache = settings.WORK_DIR / "eval" / f"{name}.npy"
+    if cache.exists() and not force:
+        return np.load(cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    out = logits(model_path, encoded, progress=f"test {name}")
+    np.save(cache, out)
+    return out
+
+
+def tfidf_baseline(train: list[Review], test: list[Review]) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+    x_train = vectorizer.fit_transform([clean_text(r.text) for r in train])
+    classifier = LogisticRegression(C=4.0, max_iter=2000).fit(x_train, [r.label for r in train])
+    predicted = classifier.predict(vectorizer.transform([clean_text(r.text) for r in test]))
+    result = classification_metrics(np.asarray(predicted), np.array([r.label for r in test]))
+    return {"model": "TF-IDF word 1-2 grams (sublinear tf, min_df 2) + logistic regression (C=4)", **result}
+
+
+def truncation_study(model_path: Path, validation: list[Review]) -> dict:
+    tokenizer = load_base_tokenizer()
+    labels = np.array([r.label for r in validation])
+    texts = [r.text for r in validation]
+    study = {}
+    for name, (head, tail) in TRUNCATION_VARIANTS.items():
+        encoded = encode_batch(tokenizer, texts, head=head, tail=tail)
+        study[name] = classification_metrics(
+            logits(model_path, encoded, progress=f"val {name}").argmax(1), labels
+        )
+        log.info("truncation %s: %s", name, study[name])
+    return {"split": "validation (held out of train)", "model": "fp32 ONNX", "results": study}
+
+
+def latency(reviews: list[Review], paths: dict[str, Path]) -> dict:
+    """Median ms per review at batch 1 and 1 thread, same reviews for every runtime."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    encoded = encode_batch(load_base_tokenizer(), [r.text for r in reviews])
+    feeds = [dict(zip(INPUT_NAMES, pad_batch([e]), strict=True)) for e in encoded]
+    results = {}
+    torch.set_num_threads(1)
+    model = AutoModelForSequenceClassification.from_pretrained(settings.TRAINED_DIR / "best").eval()
+    with torch.inference_mode():
+        timings = []
+        for feed in feeds:
+            tensors = {k: torch.from_numpy(v) for k, v in feed.items()}
+            start = time.perf_counter()
+            model(**tensors)
+            timings.append(time.perf_counter() - start)
+    results["pytorch_fp32"] = timings
+    for name, path in paths.items():
+        sess = session(path, threads=1)
+        sess.run(OUTPUT_NAMES, feeds[0])
+        timings = []
+        for feed in feeds:
+            start = time.perf_counter()
+            sess.run(OUTPUT_NAMES, feed)
+            timings.append(time.perf_counter() - start)
+        results[name] = timings
+    summary = {
+        name: {
+            "p50_ms": round(statistics.median(t) * 1000, 2),
+            "mean_ms": round(statistics.fmean(t) * 1000, 2),
+        }
+        for name, t in results.items()
+    }
+    base = summary["onnx_int8"]["p50_ms"]
+    for entry in summary.values():
+        entry["x_int8"] = round(entry["p50_ms"] / base, 2)
+    return {
+        "reviews": len(reviews),
+        "batch": 1,
+        "threads": 1,
+        "mean_tokens": round(statistics.fmean(len(e.ids) for e in encoded), 1),
+        "results": summary,
+    }
+
+
+def write_artifact(manifest: dict, int8_path: Path) -> None:
+    out = settings.ARTIFACT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(int8_path, out / "model.onnx")
+    load_base_tokenizer().save(str(out / "tokenizer.json"))
+    manifest["files"] = {
+        name: {"sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
+        for name in ("model.onnx", "tokenizer.json")
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    log.info("artifact written to %s", out)
+
+
+def evaluate(force: bool = False) -> Path:
+    manifest_path = settings.ARTIFACT_DIR / "manifest.json"
+    report_path = settings.REPORT_DIR / "evaluate.json"
+    int8_path = settings.QUANT_DIR / "chosen.onnx"
+    fp32_path = settings.ONNX_FP32_OPTIMIZED
+    if report_path.exists() and not force:
+        log.info("evaluate: %s exists, skipping (use --force to redo)", report_path)
+        return manifest_path
+
+    train, validation = train_validation_split(load_reviews(settings.TRAIN_CSV))
+    test = load_reviews(settings.TEST_CSV)
+    labels = np.array([r.label for r in test])
+    encoded = encode_batch(load_base_tokenizer(), [r.text for r in test])
+
+    fp32_pred = cached_logits("fp32", fp32_path, encoded, force).argmax(1)
+    int8_pred = cached_logits("int8", int8_path, encoded, force).argmax(1)
+    fp32, int8 = classification_metrics(fp32_pred, labels), classification_metrics(int8_pred, labels)
+    baseline = tfidf_baseline(train, test)
+    evaluation = {
+        "test_set": f"all {len(test)} reviews of test.csv.gz",
+        "onnx_fp32": fp32,
+        "onnx_int8": int8,
+        "int8_vs_fp32_label_agreement": round(float((fp32_pred == int8_pred).mean()), 5),
+        "int8_accuracy_drop_points": round((fp32["accuracy"] - int8["accuracy"]) * 100, 3),
+        "baseline": baseline,
+        "int8_minus_baseline_accuracy_points": round((int8["accuracy"] - baseline["accuracy"]) * 100, 3),
+        "model_bytes": {"onnx_fp32": fp32_path.stat().st_size, "onnx_int8": int8_path.stat().st_size},
+        "truncation_study": truncation_study(fp32_path, validation),
+        "latency": latency(
+            test[:: len(test) // LATENCY_REVIEWS][:LATENCY_REVIEWS],
+            {"onnx_fp32": fp32_path, "onnx_int8": int8_path},
+        ),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": "make model  (python -m model_export " + " ".join(sys.argv[1:]) + ")",
+    }
+    log.info("evaluation: %s", json.dumps(evaluation, indent=2))
+    settings.REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(evaluation, indent=2))
+
+    reports = {
+        name: json.loads((settings.REPORT_DIR / f"{name}.json").read_text())
+        for name in ("export", "quantize")
+    }
+    manifest = {
+        "name": settings.MODEL_NAME,
+        "version": settings.MODEL_VERSION,
+        "base_model": settings.BASE_MODEL,
+        "labels": settings.LABELS,
+        "inputs": INPUT_NAMES,
+        "outputs": OUTPUT_NAMES,
+        "preprocessing": {
+            "module": "sentiment_core.preprocess",
+            "clean": "HTML <br> tags to spaces, whitespace runs collapsed, trimmed",
+            "truncation": {
+                "strategy": "head+tail",
+                "head_tokens": HEAD_TOKENS,
+                "tail_tokens": TAIL_TOKENS,
+                "max_length": MAX_LENGTH,
+            },
+            "padding": "dynamic, to the longest sequence of each mini-batch",
+            "tokenizer_truncation": None,
+            "tokenizer_padding": None,
+        },
+        "data": {
+            "train_csv_sha256": sha256_file(settings.TRAIN_CSV),
+            "test_csv_sha256": sha256_file(settings.TEST_CSV),
+        },
+        "training": json.loads((settings.TRAINED_DIR / "train_report.json").read_text()),
+        "export": reports["export"],
+        "quantization": {
+            "method": "onnxruntime quantize_dynamic, QInt8 weights, uint8 activations",
+            "chosen": reports["quantize"]["chosen"],
+            "trials": [{k: v for k, v in t.items() if k != "path"} for t in reports["quantize"]["trials"]],
+        },
+        "evaluation": evaluation,
+    }
+    write_artifact(manifest, int8_path)
+    return manifest_path

@@ -1,0 +1,137 @@
+"""Dynamic int8 quantization, with the settings chosen by measurement on the validation split.
+
+Candidates: default per-tensor vs per-channel weights. If the best candidate
+still disagrees with fp32 too often, the MatMuls whose quantization hurts the
+logits most (measured one by one) stay in fp32, fewest first, within the size budget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from tqdm import tqdm
+
+from model_export import settings
+from model_export.data import load_reviews, train_validation_split
+from model_export.export import session
+from model_export.modeling import load_base_tokenizer
+from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
+
+log = logging.getLogger(__name__)
+
+TARGET_AGREEMENT = 0.997  # on validation: margin over the 99.5% required on test
+MAX_SIZE_BYTES = 30 * 1024 * 1024
+SENSITIVITY_SAMPLE = 300
+MAX_EXCLUDED = 12
+
+
+def quantize_model(src: Path, dst: Path, per_channel: bool, exclude: list[str] | None = None) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    quantize_dynamic(
+        src, dst, per_channel=per_channel, weight_type=QuantType.QInt8, nodes_to_exclude=exclude or []
+    )
+    return dst
+
+
+def logits(
+    model_path: Path,
+    encoded: list[Encoded],
+    threads: int = 2,
+    batch_size: int = 32,
+    progress: str | None = None,
+) -> np.ndarray:
+    """Logits in input order, run in length-sorted mini-batches."""
+    sess = session(model_path, threads)
+    order = np.argsort([len(e.ids) for e in encoded], kind="stable")
+    out = np.zeros((len(encoded), 2), dtype=np.float32)
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=progress, unit="batch") if progress else starts:
+        idx = order[start : start + batch_size]
+        input_ids, attention_mask = pad_batch([encoded[i] for i in idx])
+        out[idx] = sess.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+    return out
+
+
+def quantizable_nodes(model_path: Path) -> list[str]:
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type in ("MatMul", "Attention") and any(i in weights for i in n.input)
+    ]
+
+
+def search(src: Path, encoded: list[Encoded], progress: Callable = tqdm) -> dict:
+    """Pick quantization settings on validation data; the report names the winner."""
+    reference = logits(src, encoded)
+    ref_labels = reference.argmax(1)
+    trials = []
+
+    def trial(name: str, per_channel: bool, exclude: list[str]) -> dict:
+        path = quantize_model(src, settings.QUANT_DIR / f"{name}.onnx", per_channel, exclude)
+        labels = logits(path, encoded).argmax(1)
+        result = {
+            "name": name,
+            "per_channel": per_channel,
+            "excluded_nodes": exclude,
+            "agreement": float((labels == ref_labels).mean()),
+            "bytes": path.stat().st_size,
+            "path": str(path),
+        }
+        log.info(
+            "quantize %-22s agreement %.4f size %.1f MB", name, result["agreement"], result["bytes"] / 2**20
+        )
+        trials.append(result)
+        return result
+
+    best = max((trial("per_tensor", False, []), trial("per_channel", True, [])), key=lambda t: t["agreement"])
+    if best["agreement"] < TARGET_AGREEMENT:
+        # Sensitivity: quantize one node alone, measure how far its logits move from fp32.
+        sample = encoded[:SENSITIVITY_SAMPLE]
+        sample_ref = reference[:SENSITIVITY_SAMPLE]
+        nodes = quantizable_nodes(src)
+        error = {}
+        probe = settings.QUANT_DIR / "probe.onnx"
+        for node in progress(nodes, desc="node sensitivity"):
+            quantize_model(src, probe, best["per_channel"], [n for n in nodes if n != node])
+            error[node] = float(np.abs(logits(probe, sample) - sample_ref).mean())
+        ranked = sorted(nodes, key=error.get, reverse=True)
+        log.info("most sensitive nodes: %s", [(n, round(error[n], 4)) for n in ranked[:MAX_EXCLUDED]])
+        for k in range(1, MAX_EXCLUDED + 1):
+            candidate = trial(
+                f"{'per_channel' if best['per_channel'] else 'per_tensor'}_fp32x{k}",
+                best["per_channel"],
+                ranked[:k],
+            )
+            if candidate["bytes"] > MAX_SIZE_BYTES:
+                break
+            if candidate["agreement"] > best["agreement"]:
+                best = candidate
+            if candidate["agreement"] >= TARGET_AGREEMENT:
+                break
+    return {"chosen": best["name"], "target_validation_agreement": TARGET_AGREEMENT, "trials": trials}
+
+
+def quantize(force: bool = False) -> Path:
+    report_path = settings.REPORT_DIR / "quantize.json"
+    chosen_path = settings.QUANT_DIR / "chosen.onnx"
+    if report_path.exists() and chosen_path.exists() and not force:
+        log.info("quantize: %s exists, skipping (use --force to redo)", chosen_path)
+        return chosen_path
+    tokenizer = load_base_tokenizer()
+    _, validation = train_validation_split(load_reviews(settings.TRAIN_CSV))
+    encoded = encode_batch(tokenizer, [r.text for r in validation])
+    report = search(settings.ONNX_FP32_OPTIMIZED, encoded)
+    chosen = next(t for t in report["trials"] if t["name"] == report["chosen"])
+    shutil.copyfile(chosen["path"], chosen_path)
+    settings.REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2))
+    return chosen_path

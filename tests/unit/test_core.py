@@ -1,0 +1,93 @@
+"""The shared inference core on the committed model artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from sentiment_core import settings
+from sentiment_core.model import ModelLoadError, SentimentModel, get_model
+from sentiment_core.preprocess import MAX_LENGTH
+
+POSITIVE = "One of the best films I have ever seen. Wonderful acting, a beautiful story, I loved it."
+NEGATIVE = "The worst movie of the year. Boring, badly acted and far too long. A complete waste of time."
+
+
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return get_model()
+
+
+def test_obvious_reviews_get_obvious_labels(model):
+    predictions = model.predict([POSITIVE, NEGATIVE])
+    assert [p.label for p in predictions] == ["positive", "negative"]
+    assert all(p.score > 0.9 for p in predictions)
+
+
+def test_batching_keeps_input_order(model):
+    texts = [POSITIVE, NEGATIVE] * 10 + ["word " * n + "great" for n in (3, 300, 40, 900)]
+    one_by_one = [model.predict([t])[0] for t in texts]
+    batched = model.predict(texts)  # length-sorted mini-batches of model.batch_size
+    assert len(texts) > model.batch_size
+    assert [p.label for p in batched] == [p.label for p in one_by_one]
+    np.testing.assert_allclose([p.score for p in batched], [p.score for p in one_by_one], atol=2e-3)
+
+
+def test_probabilities_sum_to_one_and_score_is_the_label_probability(model):
+    for p in model.predict([POSITIVE, NEGATIVE, "ok"]):
+        assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert p.score == p.probabilities[p.label] == max(p.probabilities.values())
+
+
+def test_truncated_flag(model):
+    short, long = model.predict(["Fine.", "great " * (MAX_LENGTH + 10)])
+    assert not short.truncated and long.truncated
+    assert long.tokens == MAX_LENGTH + 10
+
+
+def test_empty_input_gives_no_predictions(model):
+    assert model.predict([]) == []
+
+
+def test_missing_artifact_fails_clearly(tmp_path):
+    with pytest.raises(ModelLoadError, match="manifest not found"):
+        SentimentModel(tmp_path, threads=1, batch_size=4)
+
+
+def test_corrupt_artifact_fails_clearly(tmp_path):
+    source = settings.model_dir()
+    for name in ("manifest.json", "tokenizer.json", "model.onnx"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    with open(tmp_path / "model.onnx", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(ModelLoadError, match=r"sha256 of model\.onnx does not match"):
+        SentimentModel(tmp_path, threads=1, batch_size=4)
+
+
+def test_artifact_built_with_other_truncation_is_refused(tmp_path):
+    source = settings.model_dir()
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["preprocessing"]["truncation"]["tail_tokens"] = 0
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="truncation"):
+        SentimentModel(tmp_path, threads=1, batch_size=4, verify=False)
+
+
+@pytest.mark.parametrize(
+    "memory,cores,expected", [("1024", 2, 1), ("3008", 2, 1), ("3538", 2, 2), ("10240", 6, 5)]
+)
+def test_threads_follow_lambda_cpu_share(monkeypatch, memory, cores, expected):
+    monkeypatch.delenv("INFERENCE_THREADS", raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(cores)))
+    assert settings.inference_threads() == expected
+
+
+def test_threads_setting_wins(monkeypatch):
+    monkeypatch.setenv("INFERENCE_THREADS", "3")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+    assert settings.inference_threads() == 3
