@@ -35,7 +35,13 @@ MAX_EXCLUDED = 12
 def quantize_model(src: Path, dst: Path, per_channel: bool, exclude: list[str] | None = None) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     quantize_dynamic(
-        src, dst, per_channel=per_channel, weight_type=QuantType.QInt8, nodes_to_exclude=exclude or []
+        src,
+        dst,
+        per_channel=per_channel,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=exclude or [],
+        # ONNX shape inference does not know the fused contrib ops (BiasGelu, ...): their outputs are fp32.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     return dst
 

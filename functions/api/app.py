@@ -1,4 +1,4 @@
-"""Real-time HTTP API: POST /predict, GET /health, GET /openapi.json."""
+"""The HTTP API: POST /predict, GET /health, GET /openapi.json, and the async jobs (jobs.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.api import jobs
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.schemas import ErrorResponse, HealthResponse, PredictRequest, PredictResponse
@@ -23,6 +24,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(jobs.router)
 
 model = get_model()  # at init: the first request pays nothing, a broken artifact fails the deployment hook
 metrics.set_default_dimensions(model_version=model.version)
@@ -78,7 +80,6 @@ def unexpected(_: Exception) -> Response:
         422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
     },
 )
-@tracer.capture_method(capture_response=False)
 def predict(request: PredictRequest) -> PredictResponse:
     predictions = record_predictions(metrics, model, request.all_texts())
     return PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
@@ -90,12 +91,9 @@ def health() -> HealthResponse:
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
-def openapi() -> Response:
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title="IMDB sentiment API", version=model.version),
-    )
+def openapi() -> dict:
+    schema = app.get_openapi_schema(title="IMDB sentiment API", version=model.version)
+    return schema.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

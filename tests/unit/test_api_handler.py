@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 
@@ -106,17 +107,19 @@ def test_unknown_route(api):
     assert status == 404 and "/nope" in body["error"]
 
 
-def test_unexpected_error_is_a_generic_500(api, monkeypatch, capsys):
+def test_unexpected_error_is_a_generic_500(api, monkeypatch):
     def boom(_texts):
         raise RuntimeError("secret internal detail at /opt/python/x.py")
 
     monkeypatch.setattr(api.model, "predict", boom)
+    log = io.StringIO()
+    monkeypatch.setattr(api.logger.registered_handler, "stream", log)
     event = json.loads((EVENTS / "api_predict_one.json").read_text())
     status, body = invoke(api, copy.deepcopy(event))
     assert status == 500
     assert body["error"] == "internal error" and body["request_id"]
     assert "secret" not in json.dumps(body)
-    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    logged = [json.loads(line) for line in log.getvalue().splitlines()]
     error_log = next(line for line in logged if line.get("message") == "unhandled error")
     assert error_log["function_request_id"] == body["request_id"] and "secret" in error_log["exception"]
 

@@ -33,7 +33,9 @@ def test_batching_keeps_input_order(model):
     batched = model.predict(texts)  # length-sorted mini-batches of model.batch_size
     assert len(texts) > model.batch_size
     assert [p.label for p in batched] == [p.label for p in one_by_one]
-    np.testing.assert_allclose([p.score for p in batched], [p.score for p in one_by_one], atol=2e-3)
+    assert [p.tokens for p in batched] == [p.tokens for p in one_by_one]
+    # Dynamic int8 scales activations per batch, so batch-mates move a score by ~0.01, never a label here.
+    np.testing.assert_allclose([p.score for p in batched], [p.score for p in one_by_one], atol=0.05)
 
 
 def test_probabilities_sum_to_one_and_score_is_the_label_probability(model):

@@ -1,0 +1,74 @@
+"""Async jobs: POST /jobs queues up to 1,000 texts, GET /jobs/{job_id} reports them."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from sentiment_core.jobs import JobStore
+from sentiment_core.schemas import ErrorResponse, JobAccepted, JobRequest, JobStatus, ModelInfo
+
+router = Router()
+
+
+@functools.cache
+def store() -> JobStore:
+    return JobStore.from_environment()
+
+
+def _not_found(job_id: str) -> Response:
+    body = ErrorResponse(error=f"no job {job_id!r}", request_id=router.lambda_context.aws_request_id)
+    return Response(
+        status_code=HTTPStatus.NOT_FOUND,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+    )
+
+
+@router.post(
+    "/jobs",
+    summary="Queue reviews for asynchronous scoring",
+    responses={
+        202: {"description": "Queued", "content": {"application/json": {"model": JobAccepted}}},
+        422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
+    },
+)
+def submit_job(request: JobRequest) -> Response[JobAccepted]:
+    job_id = store().submit(request.all_texts())
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type=content_types.APPLICATION_JSON,
+        body=JobAccepted(job_id=job_id, status="queued").model_dump_json(),
+        headers={"Location": f"/jobs/{job_id}"},
+    )
+
+
+@router.get(
+    "/jobs/<job_id>",
+    summary="Status and, once done, predictions of a job",
+    responses={
+        404: {"description": "Unknown job", "content": {"application/json": {"model": ErrorResponse}}},
+    },
+)
+def get_job(job_id: str) -> Response[JobStatus]:
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return _not_found(job_id)
+    item = store().get(job_id)
+    if item is None:
+        return _not_found(job_id)
+    status = JobStatus(job_id=job_id, status=item["status"], reason=item.get("reason"))
+    if item["status"] == "done":
+        result = store().load_result(job_id)
+        status.model = ModelInfo(**result["model"])
+        status.predictions = result["predictions"]
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type=content_types.APPLICATION_JSON,
+        body=status.model_dump_json(exclude_none=True),
+    )

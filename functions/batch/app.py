@@ -1,0 +1,129 @@
+"""Batch scoring: a CSV put under incoming/ is scored to scored/<name>.csv plus a summary.
+
+Every record of the S3 event is handled. A file that cannot be scored gets
+scored/<name>.error.json saying why. An S3 failure raises, so Lambda retries the
+event; outputs are written from a finished local file, so a retry never finds a
+partial result presented as complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import PurePosixPath
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
+from sentiment_core.model import get_model
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+s3 = boto3.client("s3")
+
+INCOMING, SCORED = "incoming/", "scored/"
+TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column
+PROGRESS_EVERY_ROWS = 5_000
+
+model = get_model()
+metrics.set_default_dimensions(model_version=model.version)
+logger.append_keys(model_version=model.version)
+
+
+def output_keys(key: str) -> dict[str, str]:
+    """incoming/a/b.csv -> scored/a/b.csv, scored/a/b.summary.json, scored/a/b.error.json."""
+    relative = PurePosixPath(key[len(INCOMING) :])
+    stem = str(relative.with_suffix(""))
+    return {
+        "csv": f"{SCORED}{relative}",
+        "summary": f"{SCORED}{stem}.summary.json",
+        "error": f"{SCORED}{stem}.error.json",
+    }
+
+
+def _put_json(bucket: str, key: str, document: dict) -> None:
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=json.dumps(document, indent=2).encode(), ContentType="application/json"
+    )
+
+
+@tracer.capture_method(capture_response=False)
+def score_object(bucket: str, key: str) -> Summary | None:
+    outputs = output_keys(key)
+    obj = s3.get_object(Bucket=bucket, Key=key)
+    requested_column = obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
+    with tempfile.TemporaryFile(dir=os.environ.get("TMPDIR", "/tmp")) as scored:
+        try:
+            summary = score_csv(
+                obj["Body"],
+                scored,
+                model,
+                requested_column,
+                progress=lambda rows: (
+                    rows % PROGRESS_EVERY_ROWS < 512 and logger.info("scoring", extra={"rows": rows})
+                ),
+            )
+        except NotScorable as problem:
+            logger.warning("file not scored", extra={"reason": str(problem)})
+            metrics.add_metric(name="BatchFilesRejected", unit=MetricUnit.Count, value=1)
+            _put_json(
+                bucket,
+                outputs["error"],
+                {
+                    "source": key,
+                    "error": str(problem),
+                    "model": {"name": model.name, "version": model.version},
+                },
+            )
+            s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
+            )
+            return None
+        scored.seek(0)
+        s3.upload_fileobj(scored, bucket, outputs["csv"], ExtraArgs={"ContentType": "text/csv"})
+    # The summary is written last: its presence means the scored CSV is complete.
+    _put_json(bucket, outputs["summary"], {"source": key, "output": outputs["csv"], **summary.as_dict()})
+    s3.delete_object(Bucket=bucket, Key=outputs["error"])
+    _record_metrics(summary)
+    logger.info("file scored", extra={k: v for k, v in summary.as_dict().items() if k != "model"})
+    return summary
+
+
+def _record_metrics(summary: Summary) -> None:
+    metrics.add_metric(name="BatchRowsScored", unit=MetricUnit.Count, value=summary.scored)
+    metrics.add_metric(name="BatchRowsWithErrors", unit=MetricUnit.Count, value=summary.rows_with_errors)
+    metrics.add_metric(name="BatchFileSeconds", unit=MetricUnit.Seconds, value=summary.seconds)
+    if summary.rows:
+        metrics.add_metric(
+            name="BatchRowErrorRate",
+            unit=MetricUnit.Percent,
+            value=100 * summary.rows_with_errors / summary.rows,
+        )
+    if summary.scored:  # per-file drift signals
+        metrics.add_metric(
+            name="PositiveShare", unit=MetricUnit.Percent, value=100 * summary.positives / summary.scored
+        )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
+    results = []
+    for record in event.records:
+        bucket, key = record.s3.bucket.name, record.s3.get_object.key  # key is URL-decoded here
+        with logger.append_context_keys(bucket=bucket, object_key=key):
+            if not key.startswith(INCOMING) or not key.lower().endswith(".csv"):
+                logger.info("ignored: not a .csv under incoming/")
+                results.append({"key": key, "status": "ignored"})
+                continue
+            summary = score_object(bucket, key)
+            results.append({"key": key, "status": "scored" if summary else "rejected"})
+    return {"results": results}

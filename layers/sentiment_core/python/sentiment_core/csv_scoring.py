@@ -1,0 +1,193 @@
+"""Score a CSV stream row for row: every input row comes out, with label, score and error added.
+
+Streams in both directions (a chunk of rows in memory at a time), so file size is
+bounded by disk and time, not memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO
+
+from sentiment_core.model import SentimentModel
+
+TEXT_COLUMNS = ("text", "review")
+OUTPUT_COLUMNS = ("label", "score", "error")
+SNIFF_BYTES = 64 * 1024
+CHUNK_ROWS = 512  # rows scored together: long enough for length sorting to pay, small in memory
+MAX_CELL_CHARS = 10 * 1024 * 1024
+
+csv.field_size_limit(MAX_CELL_CHARS)
+
+
+class NotScorable(ValueError):
+    """The file as a whole cannot be scored (not a CSV, no text column); the message says why."""
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    scored: int = 0
+    positives: int = 0
+    negatives: int = 0
+    rows_with_errors: int = 0
+    seconds: float = 0.0
+    text_column: str = ""
+    delimiter: str = ","
+    model: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_head(head: bytes) -> None:
+    if not head:
+        raise NotScorable("the file is empty (0 bytes)")
+    if head.startswith(b"\x1f\x8b"):
+        raise NotScorable("the file is gzip-compressed: upload the uncompressed .csv")
+    if head.startswith(b"PK\x03\x04"):
+        raise NotScorable("the file is a zip archive (an .xlsx workbook?): export it as CSV UTF-8")
+    if b"\x00" in head:
+        raise NotScorable("the file is binary (it contains NUL bytes), not a CSV")
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError as error:
+        raise NotScorable(
+            f"the file is not UTF-8 text (bad byte at offset {error.start}): save it as CSV UTF-8"
+        ) from None
+
+
+def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    first_line = sample.split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(sample[: sample.rfind("\n") + 1] or sample, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
+    # The sniffer can be fooled by punctuation inside reviews; the header line settles it.
+    return dialect if dialect.delimiter in first_line else csv.excel
+
+
+def _find_text_column(header: list[str], requested: str | None) -> int:
+    names = [h.strip().lower() for h in header]
+    wanted = [requested.strip().lower()] if requested else list(TEXT_COLUMNS)
+    for name in wanted:
+        if name in names:
+            return names.index(name)
+    found = ", ".join(repr(h) for h in header) or "none"
+    if requested:
+        raise NotScorable(f"the requested text column {requested!r} is not in the header; columns: {found}")
+    raise NotScorable(
+        f"no text column: name one 'text' or 'review' (or set the text-column metadata); columns: {found}"
+    )
+
+
+def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def score_csv(
+    source: IO[bytes],
+    sink: IO[bytes],
+    model: SentimentModel,
+    text_column: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Read CSV bytes from source, write the scored CSV (UTF-8) to sink, return the summary.
+
+    Raises NotScorable for a file-level problem; row-level problems go in the row's error column.
+    """
+    started = time.perf_counter()
+    head = source.read(SNIFF_BYTES)
+    _check_head(head)
+    has_bom = head.startswith(codecs.BOM_UTF8)
+    stream = io.BufferedReader(_Prepend(head, source))
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    dialect = _sniff(head.decode("utf-8-sig", errors="replace"))
+    reader = csv.reader(text, dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise NotScorable("the file has no header row") from None
+    column = _find_text_column(header, text_column)
+    summary = Summary(
+        text_column=header[column].strip(),
+        delimiter=dialect.delimiter,
+        model={"name": model.name, "version": model.version},
+    )
+
+    out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
+    writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
+    writer.writerow([*header, *OUTPUT_COLUMNS])
+    width = len(header)
+    try:
+        for chunk in _chunks(reader, CHUNK_ROWS):
+            _score_chunk(chunk, column, width, model, writer, summary)
+            if progress:
+                progress(summary.rows)
+    except csv.Error as error:
+        raise NotScorable(f"CSV syntax error after row {summary.rows}: {error}") from None
+    out.flush()
+    out.detach()
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _row_error(row: list[str], column: int, width: int) -> str:
+    if not any(cell.strip() for cell in row):
+        return "empty row"
+    if len(row) != width:
+        return f"row has {len(row)} fields, the header has {width}"
+    text = row[column]
+    if not text.strip():
+        return "empty text"
+    if "\ufffd" in text:
+        return "text is not valid UTF-8"
+    return ""
+
+
+def _score_chunk(
+    chunk: list[list[str]], column: int, width: int, model: SentimentModel, writer, summary: Summary
+) -> None:
+    errors = [_row_error(row, column, width) for row in chunk]
+    scorable = [i for i, error in enumerate(errors) if not error]
+    predictions = dict(zip(scorable, model.predict([chunk[i][column] for i in scorable]), strict=True))
+    for i, row in enumerate(chunk):
+        cells = row[:width] + [""] * (width - len(row))
+        extra = row[width:]  # kept, after the error column, so no data is lost
+        if i in predictions:
+            p = predictions[i]
+            writer.writerow([*cells, p.label, f"{p.score:.6f}", "", *extra])
+            summary.scored += 1
+            summary.positives += p.label == "positive"
+        else:
+            writer.writerow([*cells, "", "", errors[i], *extra])
+            summary.rows_with_errors += 1
+    summary.rows += len(chunk)
+    summary.negatives = summary.scored - summary.positives
+
+
+class _Prepend(io.RawIOBase):
+    """A raw stream of `head` then the rest of `source` (which may be a non-seekable network body)."""
+
+    def __init__(self, head: bytes, source: IO[bytes]) -> None:
+        self._head, self._source = memoryview(head), source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

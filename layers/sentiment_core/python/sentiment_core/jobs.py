@@ -1,0 +1,124 @@
+"""Async job state: the record in DynamoDB, the texts and results as S3 objects.
+
+DynamoDB holds the small, frequently read and conditionally updated status;
+S3 holds payloads of up to 1,000 x 20,000 characters, past DynamoDB's 400 KB
+item and SQS's 1 MB message limits. The queue message carries only the job id.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+JOB_TTL_SECONDS = 7 * 24 * 3600
+
+
+class JobStore:
+    def __init__(self, table_name: str, bucket: str, queue_url: str = "") -> None:
+        self.table_name, self.bucket, self.queue_url = table_name, bucket, queue_url
+
+    @classmethod
+    def from_environment(cls) -> JobStore:
+        return cls(os.environ["JOBS_TABLE"], os.environ["DATA_BUCKET"], os.environ.get("JOBS_QUEUE_URL", ""))
+
+    # Clients are made on first use and then reused for the life of the execution environment.
+    @functools.cached_property
+    def _table(self):
+        return boto3.resource("dynamodb").Table(self.table_name)
+
+    @functools.cached_property
+    def _s3(self):
+        return boto3.client("s3")
+
+    @functools.cached_property
+    def _sqs(self):
+        return boto3.client("sqs")
+
+    @staticmethod
+    def request_key(job_id: str) -> str:
+        return f"jobs/{job_id}/request.json"
+
+    @staticmethod
+    def result_key(job_id: str) -> str:
+        return f"jobs/{job_id}/result.json"
+
+    def submit(self, texts: list[str]) -> str:
+        """Store the texts, record the job as queued, then enqueue it."""
+        job_id = str(uuid.uuid4())
+        now = int(time.time())
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=self.request_key(job_id),
+            Body=json.dumps({"texts": texts}).encode(),
+            ContentType="application/json",
+        )
+        self._table.put_item(
+            Item={
+                "job_id": job_id,
+                "status": "queued",
+                "texts": len(texts),
+                "created_at": now,
+                "expires_at": now + JOB_TTL_SECONDS,
+            },
+            ConditionExpression="attribute_not_exists(job_id)",
+        )
+        try:
+            self._sqs.send_message(
+                QueueUrl=self.queue_url, MessageBody=json.dumps({"job_id": job_id, "submitted_at": now})
+            )
+        except ClientError:
+            self.mark_failed(job_id, "the job could not be queued; submit it again")
+            raise
+        return job_id
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"job_id": job_id}).get("Item")
+
+    def load_texts(self, job_id: str) -> list[str]:
+        body = self._s3.get_object(Bucket=self.bucket, Key=self.request_key(job_id))["Body"].read()
+        return json.loads(body)["texts"]
+
+    def load_result(self, job_id: str) -> dict[str, Any]:
+        body = self._s3.get_object(Bucket=self.bucket, Key=self.result_key(job_id))["Body"].read()
+        return json.loads(body)
+
+    def complete(self, job_id: str, result: dict[str, Any]) -> None:
+        """Write the result, then flip the status: a reader never sees `done` without its result."""
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=self.result_key(job_id),
+            Body=json.dumps(result).encode(),
+            ContentType="application/json",
+        )
+        self._table.update_item(
+            Key={"job_id": job_id},
+            UpdateExpression="SET #s = :done, completed_at = :now",
+            ConditionExpression="attribute_exists(job_id)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":done": "done", ":now": int(time.time())},
+        )
+
+    def mark_failed(self, job_id: str, reason: str) -> None:
+        try:
+            self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET #s = :failed, reason = :reason, completed_at = :now",
+                ConditionExpression="attribute_exists(job_id) AND #s <> :done",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":failed": "failed",
+                    ":done": "done",
+                    ":reason": reason,
+                    ":now": int(time.time()),
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
