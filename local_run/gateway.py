@@ -22,8 +22,9 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota: larger request
 Handler = Callable[[dict, object], dict]
 
 
-def make_server(host: str, port: int, handler: Handler, function_name: str) -> ThreadingHTTPServer:
-    lock = threading.Lock()
+def make_server(
+    host: str, port: int, handler: Handler, function_name: str, lock: threading.Lock
+) -> ThreadingHTTPServer:
 
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from sentiment_core.jobs import JobStore
-from sentiment_core.schemas import ErrorResponse, JobAccepted, JobRequest, JobStatus, ModelInfo
+from sentiment_core.schemas import ErrorResponse, JobAccepted, JobRequest, JobStatus, ModelInfo, PredictionOut
 
 router = Router()
 
@@ -42,7 +42,7 @@ def submit_job(request: JobRequest) -> Response[JobAccepted]:
     return Response(
         status_code=HTTPStatus.ACCEPTED,
         content_type=content_types.APPLICATION_JSON,
-        body=JobAccepted(job_id=job_id, status="queued").model_dump_json(),
+        body=JobAccepted(job_id=job_id, status="queued"),
         headers={"Location": f"/jobs/{job_id}"},
     )
 
@@ -51,10 +51,11 @@ def submit_job(request: JobRequest) -> Response[JobAccepted]:
     "/jobs/<job_id>",
     summary="Status and, once done, predictions of a job",
     responses={
+        200: {"description": "The job", "content": {"application/json": {"model": JobStatus}}},
         404: {"description": "Unknown job", "content": {"application/json": {"model": ErrorResponse}}},
     },
 )
-def get_job(job_id: str) -> Response[JobStatus]:
+def get_job(job_id: str):  # not annotated: answers either JobStatus or ErrorResponse (see responses)
     try:
         uuid.UUID(job_id)
     except ValueError:
@@ -65,8 +66,12 @@ def get_job(job_id: str) -> Response[JobStatus]:
     status = JobStatus(job_id=job_id, status=item["status"], reason=item.get("reason"))
     if item["status"] == "done":
         result = store().load_result(job_id)
-        status.model = ModelInfo(**result["model"])
-        status.predictions = result["predictions"]
+        status = status.model_copy(
+            update={
+                "model": ModelInfo.model_validate(result["model"]),
+                "predictions": [PredictionOut.model_validate(p) for p in result["predictions"]],
+            }
+        )
     return Response(
         status_code=HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,

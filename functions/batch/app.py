@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import PurePosixPath
+from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -118,7 +119,8 @@ def _record_metrics(summary: Summary) -> None:
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     results = []
     for record in event.records:
-        bucket, key = record.s3.bucket.name, record.s3.get_object.key  # key is URL-decoded here
+        # S3 URL-encodes keys in events (spaces as '+'); moto encodes the '/' too. unquote_plus undoes both.
+        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.get_object.key)
         with logger.append_context_keys(bucket=bucket, object_key=key):
             if not key.startswith(INCOMING) or not key.lower().endswith(".csv"):
                 logger.info("ignored: not a .csv under incoming/")

@@ -18,6 +18,7 @@ from typing import IO
 from sentiment_core.model import SentimentModel
 
 TEXT_COLUMNS = ("text", "review")
+DELIMITERS = ",;\t|"
 OUTPUT_COLUMNS = ("label", "score", "error")
 SNIFF_BYTES = 64 * 1024
 CHUNK_ROWS = 512  # rows scored together: long enough for length sorting to pay, small in memory
@@ -64,13 +65,21 @@ def _check_head(head: bytes) -> None:
 
 
 def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    first_line = sample.split("\n", 1)[0]
+    """The sniffed dialect; where the sniffer is unsure or fooled by review punctuation, the header decides."""
+    header = sample.split("\n", 1)[0]
     try:
-        dialect = csv.Sniffer().sniff(sample[: sample.rfind("\n") + 1] or sample, delimiters=",;\t|")
+        dialect = csv.Sniffer().sniff(sample[: sample.rfind("\n") + 1] or sample, delimiters=DELIMITERS)
+        if dialect.delimiter in header:
+            return dialect
     except csv.Error:
-        return csv.excel
-    # The sniffer can be fooled by punctuation inside reviews; the header line settles it.
-    return dialect if dialect.delimiter in first_line else csv.excel
+        pass
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+
+    class FromHeader(csv.excel):
+        delimiter = best if counts[best] else ","
+
+    return FromHeader
 
 
 def _find_text_column(header: list[str], requested: str | None) -> int:
