@@ -65,7 +65,7 @@ def _check_head(head: bytes) -> None:
 
 
 def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """The sniffed dialect; where the sniffer is unsure or fooled by review punctuation, the header decides."""
+    """The sniffed dialect; where the sniffer is unsure or fooled by punctuation, the header decides."""
     header = sample.split("\n", 1)[0]
     try:
         dialect = csv.Sniffer().sniff(sample[: sample.rfind("\n") + 1] or sample, delimiters=DELIMITERS)
