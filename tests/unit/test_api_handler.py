@@ -14,13 +14,6 @@ from local_run.lambda_context import LocalLambdaContext
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
-@pytest.fixture(scope="module")
-def api():
-    from functions.api import app
-
-    return app
-
-
 def invoke(api, event: dict) -> tuple[int, dict]:
     response = api.lambda_handler(event, LocalLambdaContext(function_name="api"))
     assert response["headers"]["Content-Type"] == "application/json"
