@@ -70,7 +70,7 @@ def test_job_requests_follow_the_predict_rules(api, payload, problem):
 def test_a_job_of_1000_texts_is_accepted(api, worker, aws):
     job_id = submit(api, ["Loved it."] * 1000)
     run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url))
-    status, body = http(api, "GET", f"/jobs/{job_id}")
+    _, body = http(api, "GET", f"/jobs/{job_id}")
     assert body["status"] == "done" and len(body["predictions"]) == 1000
 
 
@@ -106,7 +106,7 @@ def test_failing_job_retries_then_is_marked_failed(api, worker, aws, monkeypatch
         assert len(failed) == 1
         expected = "failed" if attempt == 3 else "queued"
         assert http(api, "GET", f"/jobs/{bad}")[1]["status"] == expected
-    status, body = http(api, "GET", f"/jobs/{bad}")
+    _, body = http(api, "GET", f"/jobs/{bad}")
     assert body["reason"] == "scoring failed after 3 attempts (RuntimeError)"
     assert receive(aws.jobs_queue_url) == []  # a 4th receive finds it moved to the DLQ
     assert json.loads(receive(aws.jobs_dlq_url)[0]["Body"])["job_id"] == bad
