@@ -56,11 +56,12 @@ def _check_head(head: bytes) -> None:
         raise NotScorable("the file is a zip archive (an .xlsx workbook?): export it as CSV UTF-8")
     if b"\x00" in head:
         raise NotScorable("the file is binary (it contains NUL bytes), not a CSV")
-    try:
-        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    header = head.split(b"\n", 1)[0]
+    try:  # the header must be UTF-8; a bad byte further down is that row's error, not the file's
+        codecs.getincrementaldecoder("utf-8-sig")().decode(header, final=len(header) < len(head))
     except UnicodeDecodeError as error:
         raise NotScorable(
-            f"the file is not UTF-8 text (bad byte at offset {error.start}): save it as CSV UTF-8"
+            f"the header row is not UTF-8 text (bad byte at offset {error.start}): save the file as CSV UTF-8"
         ) from None
 
 

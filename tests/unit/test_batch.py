@@ -1,0 +1,145 @@
+"""CSV files dropped into S3 (moto): the notification S3 sends, the batch handler, the outputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+import boto3
+import pytest
+
+from tests.unit.conftest import context, s3_events
+
+GOOD = "A wonderful film and I loved every minute."
+BAD = "Dreadful and boring. Badly acted and far too long."
+
+
+@pytest.fixture
+def s3(aws):
+    s3_events(aws)  # forget notifications of earlier tests
+    return boto3.client("s3")
+
+
+def upload_and_score(batch, aws, s3, key: str, data: bytes, **extra) -> list[dict]:
+    s3.put_object(Bucket=aws.bucket, Key=key, Body=data, **extra)
+    events = s3_events(aws)
+    return [batch.lambda_handler(event, context("batch")) for event in events]
+
+
+def read(s3, aws, key: str) -> bytes:
+    return s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read()
+
+
+def scored_keys(s3, aws) -> set[str]:
+    return {o["Key"] for o in s3.list_objects_v2(Bucket=aws.bucket, Prefix="scored/").get("Contents", [])}
+
+
+def test_10000_rows_with_quoted_newlines_bom_and_empty_texts_come_back_in_order(batch, aws, s3):
+    rng = random.Random(7)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "text", "stars"])
+    empty = set(rng.sample(range(10_000), 100))
+    for i in range(10_000):
+        text = "" if i in empty else (f"Line one of {i}.\nLine two, {GOOD}" if i % 2 else f"{BAD} ({i})")
+        writer.writerow([i, text, i % 10])
+    (result,) = upload_and_score(
+        batch, aws, s3, "incoming/big.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode()
+    )
+    assert result["results"] == [{"key": "incoming/big.csv", "status": "scored"}]
+
+    rows = list(csv.DictReader(io.StringIO(read(s3, aws, "scored/big.csv").decode("utf-8-sig"), newline="")))
+    assert [int(r["id"]) for r in rows] == list(range(10_000))
+    assert {i for i, r in enumerate(rows) if r["error"] == "empty text"} == empty
+    assert all(
+        r["label"] == ("positive" if i % 2 else "negative") for i, r in enumerate(rows) if i not in empty
+    )
+    assert rows[1]["text"].startswith("Line one of 1.\nLine two")
+    summary = json.loads(read(s3, aws, "scored/big.summary.json"))
+    assert summary["rows"] == 10_000 and summary["rows_with_errors"] == 100
+    assert summary["positives"] + summary["negatives"] == 9_900
+    assert summary["model"]["name"] == "imdb-minilm-sentiment" and summary["seconds"] > 0
+
+
+def test_key_with_spaces_and_unicode(batch, aws, s3):
+    key = "incoming/my reviews/été 2026 (final).csv"
+    upload_and_score(batch, aws, s3, key, f"text\n{GOOD}\n".encode())
+    assert "scored/my reviews/été 2026 (final).csv" in scored_keys(s3, aws)
+    assert json.loads(read(s3, aws, "scored/my reviews/été 2026 (final).summary.json"))["scored"] == 1
+
+
+def test_not_a_csv_produces_an_error_file(batch, aws, s3):
+    (result,) = upload_and_score(batch, aws, s3, "incoming/photo.csv", bytes(range(256)) * 40)
+    assert result["results"][0]["status"] == "rejected"
+    error = json.loads(read(s3, aws, "scored/photo.error.json"))
+    assert error["source"] == "incoming/photo.csv" and "binary" in error["error"]
+    assert "scored/photo.csv" not in scored_keys(s3, aws)
+
+
+def test_missing_text_column_produces_an_error_file(batch, aws, s3):
+    upload_and_score(batch, aws, s3, "incoming/nocol.csv", b"id,comment\n1,great\n")
+    assert "no text column" in json.loads(read(s3, aws, "scored/nocol.error.json"))["error"]
+
+
+def test_text_column_from_object_metadata(batch, aws, s3):
+    data = f"id,body,text\n1,{BAD},ignored\n".encode()
+    upload_and_score(batch, aws, s3, "incoming/meta.csv", data, Metadata={"text-column": "body"})
+    rows = list(csv.DictReader(io.StringIO(read(s3, aws, "scored/meta.csv").decode())))
+    assert rows[0]["label"] == "negative"
+
+
+def test_reupload_overwrites_and_clears_a_stale_error(batch, aws, s3):
+    upload_and_score(batch, aws, s3, "incoming/again.csv", b"id,comment\n1,x\n")
+    assert "scored/again.error.json" in scored_keys(s3, aws)
+    for _ in range(2):
+        upload_and_score(batch, aws, s3, "incoming/again.csv", f"text\n{GOOD}\n{BAD}\n".encode())
+    assert {k for k in scored_keys(s3, aws) if "again" in k} == {
+        "scored/again.csv",
+        "scored/again.summary.json",
+    }
+    assert len(list(csv.reader(io.StringIO(read(s3, aws, "scored/again.csv").decode())))) == 3
+
+
+def test_every_record_of_an_event_is_handled(batch, aws, s3):
+    for name in ("a", "b"):
+        s3.put_object(Bucket=aws.bucket, Key=f"incoming/multi-{name}.csv", Body=f"text\n{GOOD}\n".encode())
+    records = [record for event in s3_events(aws) for record in event["Records"]]
+    result = batch.lambda_handler({"Records": records}, context("batch"))
+    assert [r["status"] for r in result["results"]] == ["scored", "scored"]
+    assert {"scored/multi-a.csv", "scored/multi-b.csv"} <= scored_keys(s3, aws)
+
+
+def test_only_csv_under_incoming_is_scored(batch, aws, s3):
+    event = {
+        "Records": [{"s3": {"bucket": {"name": aws.bucket}, "object": {"key": "scored/x.csv", "size": 1}}}]
+    }
+    assert batch.lambda_handler(event, context("batch"))["results"][0]["status"] == "ignored"
+
+
+def test_failed_upload_fails_the_invocation_and_the_retry_writes_one_complete_output(
+    batch, aws, s3, monkeypatch
+):
+    data = f"text\n{GOOD}\n{BAD}\n".encode()
+    s3.put_object(Bucket=aws.bucket, Key="incoming/flaky.csv", Body=data)
+    (event,) = s3_events(aws)
+    real_upload = batch.s3.upload_fileobj
+    calls = {"n": 0}
+
+    def flaky_upload(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise boto3.exceptions.S3UploadFailedError("simulated S3 outage")
+        return real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(batch.s3, "upload_fileobj", flaky_upload)
+    with pytest.raises(boto3.exceptions.S3UploadFailedError):
+        batch.lambda_handler(event, context("batch"))  # Lambda retries a failed async invocation
+    assert not {k for k in scored_keys(s3, aws) if "flaky" in k}  # nothing that looks complete
+    batch.lambda_handler(event, context("batch"))
+    assert {k for k in scored_keys(s3, aws) if "flaky" in k} == {
+        "scored/flaky.csv",
+        "scored/flaky.summary.json",
+    }
+    assert len(read(s3, aws, "scored/flaky.csv").decode().splitlines()) == 3

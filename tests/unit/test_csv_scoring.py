@@ -1,0 +1,107 @@
+"""The CSV reader/writer: real-world CSVs in, one output row per input row out, or a clear file error."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+
+import pytest
+
+from sentiment_core.csv_scoring import NotScorable, score_csv
+from sentiment_core.model import get_model
+
+GOOD = "A wonderful film, I loved every minute."
+BAD = "Dreadful. Boring and far too long."
+
+
+def score(data: bytes, text_column: str | None = None):
+    out = io.BytesIO()
+    summary = score_csv(io.BytesIO(data), out, get_model(), text_column)
+    return summary, out.getvalue()
+
+
+def rows_of(output: bytes, delimiter: str = ",") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(output.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_dialects_bom_and_line_endings(delimiter, bom, newline):
+    d = delimiter
+    text = newline.join(
+        [f"id{d}review{d}stars", f'1{d}"{GOOD}, really{newline}really"{d}9', f"2{d}{BAD}{d}2", ""]
+    )
+    summary, output = score(bom + text.encode())
+    assert summary.delimiter == delimiter and summary.rows == 2 and summary.text_column == "review"
+    rows = rows_of(output, delimiter)
+    assert rows[0] == ["id", "review", "stars", "label", "score", "error"]
+    assert [r[0] for r in rows[1:]] == ["1", "2"]
+    assert rows[1][1] == f"{GOOD}, really{newline}really"  # quoted delimiter and newline kept intact
+    assert [r[3] for r in rows[1:]] == ["positive", "negative"]
+    assert output.startswith(b"\xef\xbb\xbf") == bool(bom)
+
+
+def test_empty_rows_empty_texts_and_ragged_rows_are_kept_with_errors():
+    data = f'id,text,note\n1,"{GOOD}",a\n\n2,,b\n3,   ,c\n4,{BAD}\n5,{BAD},c,extra\n6,"{GOOD}",d\n'.encode()
+    summary, output = score(data)
+    rows = rows_of(output)[1:]
+    assert [r[0] for r in rows] == ["1", "", "2", "3", "4", "5", "6"]
+    assert [r[5] for r in rows] == [
+        "",
+        "empty row",
+        "empty text",
+        "empty text",
+        "row has 2 fields, the header has 3",
+        "row has 4 fields, the header has 3",
+        "",
+    ]
+    assert rows[5][6:] == ["extra"]  # extra fields are kept, after the error column
+    assert (summary.rows, summary.scored, summary.rows_with_errors) == (7, 2, 5)
+    assert summary.positives == 2 and summary.negatives == 0
+
+
+def test_invalid_utf8_in_a_row_is_a_row_error():
+    data = b'id,text\n1,"' + GOOD.encode() + b'"\n2,caf\xe9 latin-1 text\n'
+    summary, output = score(data)
+    assert rows_of(output)[2][4] == "text is not valid UTF-8"
+    assert summary.rows == 2 and summary.rows_with_errors == 1
+
+
+def test_text_column_by_name_and_case():
+    summary, output = score(f'ID,Comment,Text\n1,{BAD},"{GOOD}"\n'.encode(), text_column="comment")
+    assert summary.text_column == "Comment" and rows_of(output)[1][3] == "negative"
+    summary, _ = score(f'ID,TEXT\n1,"{GOOD}"\n'.encode())
+    assert summary.text_column == "TEXT"
+
+
+def test_header_only_file_gives_an_empty_scored_file():
+    summary, output = score(b"id,text\n")
+    assert summary.rows == 0 and rows_of(output) == [["id", "text", "label", "score", "error"]]
+
+
+def test_a_100kb_cell_is_scored_truncated():
+    summary, output = score(f'id,text\n1,"{GOOD} {"blah " * 20_000}"\n'.encode())
+    assert summary.scored == 1 and rows_of(output)[1][2] in ("positive", "negative")
+
+
+@pytest.mark.parametrize(
+    "data,problem",
+    [
+        (b"", r"empty \(0 bytes\)"),
+        (gzip.compress(b"id,text\n1,good\n"), "gzip-compressed"),
+        (b"PK\x03\x04rest-of-a-zip", "zip archive"),
+        (bytes(range(256)) * 10, "binary"),
+        (b"id,t\xe9xt\n1,good\n", "header row is not UTF-8"),
+        (b"id,comment\n1,good\n", "no text column"),
+    ],
+)
+def test_files_that_cannot_be_scored(data, problem):
+    with pytest.raises(NotScorable, match=problem):
+        score(data)
+
+
+def test_requested_column_missing():
+    with pytest.raises(NotScorable, match="requested text column 'body'"):
+        score(b"id,text\n1,good\n", text_column="body")
