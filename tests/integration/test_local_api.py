@@ -31,16 +31,22 @@ def test_predict_one(local_run):
 @pytest.mark.skipif(not TEST_CSV.exists(), reason="IMDB test split not available")
 def test_predict_64_imdb_reviews_in_input_order(local_run):
     with gzip.open(TEST_CSV, "rt", encoding="utf-8", newline="") as f:
-        rows = [row for _, row in zip(range(5000), csv.DictReader(f), strict=False)][::78][:64]
-    response = requests.post(
-        f"{local_run.url}/predict", json={"texts": [r["text"] for r in rows]}, timeout=60
-    )
+        rows = list(csv.DictReader(f))[::390][:64]  # spread over the file: both labels
+    texts = [r["text"] for r in rows]
+    response = requests.post(f"{local_run.url}/predict", json={"texts": texts}, timeout=60)
     assert response.status_code == 200
     predictions = response.json()["predictions"]
     assert len(predictions) == 64
+    reversed_response = requests.post(f"{local_run.url}/predict", json={"texts": texts[::-1]}, timeout=60)
+    # Same reviews, reversed: each answer comes back at its review's position. Dynamic int8 scales
+    # activations per mini-batch, so a borderline probability can move with other batch-mates.
+    again = reversed_response.json()["predictions"][::-1]
+    for first, second in zip(predictions, again, strict=True):
+        assert abs(first["probabilities"]["positive"] - second["probabilities"]["positive"]) < 0.2
     expected = ["positive" if r["label"] == "1" else "negative" for r in rows]
-    # Order check: the labels line up with these reviews (the model is ~93% accurate).
-    assert sum(p["label"] == e for p, e in zip(predictions, expected, strict=True)) >= 56
+    assert {"positive", "negative"} == set(expected)
+    correct = sum(p["label"] == e for p, e in zip(predictions, expected, strict=True))
+    assert correct >= 52  # the model is ~92% accurate: misaligned answers would score ~50%
 
 
 @pytest.mark.parametrize(

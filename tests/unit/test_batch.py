@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+from pathlib import Path
 
 import boto3
 import pytest
@@ -143,3 +144,12 @@ def test_failed_upload_fails_the_invocation_and_the_retry_writes_one_complete_ou
         "scored/flaky.summary.json",
     }
     assert len(read(s3, aws, "scored/flaky.csv").decode().splitlines()) == 3
+
+
+def test_batch_answers_the_event_file(batch, aws, s3):
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / "batch_s3_put.json").read_text())
+    assert event["Records"][0]["s3"]["object"]["key"] == "incoming/my+reviews.csv"  # as S3 encodes a space
+    s3.put_object(Bucket=aws.bucket, Key="incoming/my reviews.csv", Body=f"text\n{GOOD}\n".encode())
+    s3_events(aws)
+    assert batch.lambda_handler(event, context("batch"))["results"][0]["status"] == "scored"
+    assert "scored/my reviews.csv" in scored_keys(s3, aws)

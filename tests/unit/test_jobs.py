@@ -133,3 +133,15 @@ def test_redelivery_does_not_score_or_write_twice(api, worker, aws, monkeypatch)
     run_worker(worker, aws.jobs_queue_url, [message])  # SQS at-least-once: the same message again
     assert calls == {"predict": 1, "complete": 1}
     assert http(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"
+
+
+def test_worker_answers_the_event_file(api, worker):
+    event = json.loads((EVENTS / "worker_job.json").read_text())
+    job_id = json.loads(event["Records"][0]["body"])["job_id"]
+    store = worker.store
+    store._s3.put_object(
+        Bucket=store.bucket, Key=store.request_key(job_id), Body=json.dumps({"texts": TEXTS})
+    )
+    store._table.put_item(Item={"job_id": job_id, "status": "queued", "texts": 3, "created_at": 0})
+    assert worker.lambda_handler(event, context("worker")) == {"batchItemFailures": []}
+    assert http(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"
