@@ -46,7 +46,7 @@ def test_csv_dropped_into_the_local_bucket_is_scored(local_run):
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    data = 'id;review\r\n1;"Brilliant; I loved it"\r\n2;\r\n3;Terrible and boring\r\n'.encode()
+    data = b'id;review\r\n1;"Brilliant; I loved it"\r\n2;\r\n3;Terrible and boring\r\n'
     s3.put_object(Bucket=BUCKET, Key="incoming/team reviews.csv", Body=data)
 
     assert wait_for(lambda: _get_json(s3, "scored/team reviews.summary.json"))["rows"] == 3
