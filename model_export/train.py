@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 16
 LEARNING_RATE = 6e-5
 WARMUP_FRACTION = 0.06
-EPOCHS = 1
+EPOCHS = int(os.environ.get("TRAIN_EPOCHS", "2"))
 EVALS_PER_EPOCH = 3
 CHECKPOINT_EVERY = 200
 
@@ -88,7 +88,7 @@ def train(force: bool = False) -> Path:
     from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
 
     done_marker = settings.TRAINED_DIR / "train_report.json"
-    if done_marker.exists() and not force:
+    if done_marker.exists() and not force and json.loads(done_marker.read_text())["epochs"] == EPOCHS:
         log.info("train: %s exists, skipping (use --force to retrain)", done_marker)
         return settings.TRAINED_DIR
 
@@ -130,16 +130,22 @@ def train(force: bool = False) -> Path:
     scheduler = get_linear_schedule_with_warmup(optimizer, int(WARMUP_FRACTION * total_steps), total_steps)
     eval_every = max(1, len(epochs[0]) // EVALS_PER_EPOCH)
 
-    step, best_acc, history = 0, -1.0, []
+    step, best_acc, history, runs = 0, -1.0, [], []
     state_path = settings.CHECKPOINT_DIR / "state.pt"
     if state_path.exists() and not force:
+        # Resuming, also to extend a finished run with more epochs: the schedule is rebuilt for the
+        # new total, so the learning rate continues from where the longer schedule would be.
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, int(WARMUP_FRACTION * total_steps), total_steps, last_epoch=state["step"] - 1
+        )
         step, best_acc, history = state["step"], state["best_acc"], state["history"]
+        runs = state.get("runs") or [{"from_step": 0, "to_step": step}]
         torch.set_rng_state(state["torch_rng"])
         log.info("resuming at step %d/%d", step, total_steps)
+    runs.append({"from_step": step, "to_step": total_steps, "epochs": EPOCHS})
 
     def save_checkpoint() -> None:
         settings.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
@@ -152,6 +158,7 @@ def train(force: bool = False) -> Path:
                 "step": step,
                 "best_acc": best_acc,
                 "history": history,
+                "runs": runs,
                 "torch_rng": torch.get_rng_state(),
             },
             tmp,
@@ -204,6 +211,7 @@ def train(force: bool = False) -> Path:
         "seconds_this_run": round(time.perf_counter() - started, 1),
         "best_validation_accuracy": round(best_acc, 5),
         "history": history,
+        "runs": runs,
     }
     done_marker.write_text(json.dumps(report, indent=2))
     log.info("train: done, best validation accuracy %.4f", best_acc)
