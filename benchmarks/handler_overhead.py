@@ -31,7 +31,8 @@ t4 = time.perf_counter()
 print(json.dumps({"import_runtime_ms": (t1 - t0) * 1000, "import_powertools_ms": (t2 - t1) * 1000,
                   "model_load_ms": (t3 - t2) * 1000, "first_prediction_ms": (t4 - t3) * 1000,
                   "load": vars(model.load_timings),
-                  "torch_imported": "torch" in sys.modules, "transformers_imported": "transformers" in sys.modules}))
+                  "torch_imported": "torch" in sys.modules,
+                  "transformers_imported": "transformers" in sys.modules}))
 """
 
 
@@ -115,10 +116,10 @@ def main() -> None:
     report = {"cold_start": cold_start(args.cold_runs), "warm": warm_overhead(args.reviews)}
     print(json.dumps(report, indent=2))
     warm = report["warm"]
+    handler, session = warm["handler_ms"]["p50"], warm["bare_session_ms"]["p50"]
     print(
-        f"\nwarm p50: handler {warm['handler_ms']['p50']} ms vs bare session {warm['bare_session_ms']['p50']} ms "
-        f"= {warm['handler_over_session_p50']}x  ({warm['reviews']} reviews, ~{warm['median_tokens']} tokens, "
-        "1 thread)"
+        f"\nwarm p50: handler {handler} ms vs bare session {session} ms = {warm['handler_over_session_p50']}x"
+        f" ({warm['reviews']} reviews, ~{warm['median_tokens']} tokens, 1 thread)"
     )
     cold = report["cold_start"]
     print(
