@@ -20,9 +20,9 @@ from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.schemas import ErrorResponse, HealthResponse, PredictRequest, PredictResponse
 from sentiment_core.telemetry import record_predictions
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+logger = Logger(service="api")
+tracer = Tracer(service="api")
+metrics = Metrics(service="api")
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(jobs.router)
 

@@ -23,9 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
 from sentiment_core.model import get_model
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+logger = Logger(service="batch")
+tracer = Tracer(service="batch")
+metrics = Metrics(service="batch")
 s3 = boto3.client("s3")
 
 INCOMING, SCORED = "incoming/", "scored/"

@@ -22,9 +22,9 @@ from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.telemetry import record_predictions
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+logger = Logger(service="worker")
+tracer = Tracer(service="worker")
+metrics = Metrics(service="worker")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 # Must equal the queue's redrive maxReceiveCount: the last attempt records why the job failed.
