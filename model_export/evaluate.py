@@ -67,6 +67,21 @@ def cached_logits(name: str, model_path: Path, encoded, force: bool) -> np.ndarr
     return out
 
 
+def confidence_study(logits: np.ndarray, labels: np.ndarray) -> dict:
+    """How often predictions under a confidence threshold are right: grounds the low-confidence metric."""
+    shifted = np.exp(logits - logits.max(1, keepdims=True))
+    score = (shifted / shifted.sum(1, keepdims=True)).max(1)
+    correct = logits.argmax(1) == labels
+    return {
+        str(t): {
+            "share_below": round(float((score < t).mean()), 4),
+            "accuracy_below": round(float(correct[score < t].mean()), 4) if (score < t).any() else None,
+            "accuracy_at_or_above": round(float(correct[score >= t].mean()), 4),
+        }
+        for t in (0.6, 0.7, 0.8, 0.9)
+    }
+
+
 def tfidf_baseline(train: list[Review], test: list[Review]) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -167,7 +182,8 @@ def evaluate(force: bool = False) -> Path:
     encoded = encode_batch(load_base_tokenizer(), [r.text for r in test])
 
     fp32_pred = cached_logits("fp32", fp32_path, encoded, force).argmax(1)
-    int8_pred = cached_logits("int8", int8_path, encoded, force).argmax(1)
+    int8_logits = cached_logits("int8", int8_path, encoded, force)
+    int8_pred = int8_logits.argmax(1)
     fp32, int8 = classification_metrics(fp32_pred, labels), classification_metrics(int8_pred, labels)
     baseline = tfidf_baseline(train, test)
     evaluation = {
@@ -178,6 +194,7 @@ def evaluate(force: bool = False) -> Path:
         "int8_accuracy_drop_points": round((fp32["accuracy"] - int8["accuracy"]) * 100, 3),
         "baseline": baseline,
         "int8_minus_baseline_accuracy_points": round((int8["accuracy"] - baseline["accuracy"]) * 100, 3),
+        "confidence": confidence_study(int8_logits, labels),
         "model_bytes": {"onnx_fp32": fp32_path.stat().st_size, "onnx_int8": int8_path.stat().st_size},
         "truncation_study": truncation_study(fp32_path, validation),
         "latency": latency(

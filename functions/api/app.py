@@ -18,7 +18,7 @@ from functions.api import jobs
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.schemas import ErrorResponse, HealthResponse, PredictRequest, PredictResponse
-from sentiment_core.telemetry import record_predictions
+from sentiment_core.telemetry import log_model_ready, record_predictions
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
@@ -29,6 +29,7 @@ app.include_router(jobs.router)
 model = get_model()  # at init: the first request pays nothing, a broken artifact fails the deployment hook
 metrics.set_default_dimensions(model_version=model.version)
 logger.append_keys(model_version=model.version)
+log_model_ready(logger, model)
 
 
 def _error(status: HTTPStatus, message: str, details: list[dict] | None = None) -> Response:

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
 from sentiment_core.model import get_model
+from sentiment_core.telemetry import log_model_ready
 
 logger = Logger(service="batch")
 tracer = Tracer(service="batch")
@@ -35,6 +36,7 @@ PROGRESS_EVERY_ROWS = 5_000
 model = get_model()
 metrics.set_default_dimensions(model_version=model.version)
 logger.append_keys(model_version=model.version)
+log_model_ready(logger, model)
 
 
 def output_keys(key: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sentiment_core.jobs import JobStore
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
-from sentiment_core.telemetry import record_predictions
+from sentiment_core.telemetry import log_model_ready, record_predictions
 
 logger = Logger(service="worker")
 tracer = Tracer(service="worker")
@@ -36,6 +36,7 @@ idempotency = IdempotencyConfig(expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 metrics.set_default_dimensions(model_version=model.version)
 logger.append_keys(model_version=model.version)
+log_model_ready(logger, model)
 
 
 @idempotent_function(data_keyword_argument="job_id", config=idempotency, persistence_store=persistence)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from sentiment_core import settings
@@ -48,3 +50,26 @@ def record_predictions(metrics: Metrics, model: SentimentModel, texts: list[str]
         value=100 * sum(p.score for p in predictions) / len(predictions),
     )
     return predictions
+
+
+def process_age_ms() -> float | None:
+    """Milliseconds since this process started (Linux), i.e. the init time when called at the end of init."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round((uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000, 1)
+
+
+def log_model_ready(logger: Logger, model: SentimentModel) -> None:
+    """One line at init: how long the process took to get here, and how the model load was spent."""
+    logger.info(
+        "model ready",
+        extra={
+            "init_ms": process_age_ms(),
+            "threads": model.threads,
+            "model_sha256": model.sha256,
+            **vars(model.load_timings),
+        },
+    )

@@ -1,0 +1,159 @@
+"""Run each built image under the Lambda Runtime Interface Emulator and check it as Lambda would.
+
+    python -m container.check_images --rie-dir DIR amd64 arm64
+
+For arm64 the run masks /sys/devices/system/cpu, as Lambda's arm64 sandbox lacks it: an
+onnxruntime build that crashes on Graviton Lambda crashes here too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+EVENTS = REPO / "events"
+FORBIDDEN_MODULES = ("torch", "transformers", "tensorflow", "sklearn")
+FORBIDDEN_TOOLS = ("gcc", "cc", "g++", "clang", "make", "cmake")
+EXPECTED = {
+    "api_predict_one.json": ["positive"],
+    "api_predict_many.json": ["positive", "negative", "positive", "negative"],
+}
+
+
+def podman(*args: str, check: bool = True, capture: bool = True) -> str:
+    result = subprocess.run(["podman", *args], check=check, text=True, capture_output=capture)
+    return result.stdout if capture else ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def arch_flags(arch: str) -> list[str]:
+    flags = ["--arch", arch]
+    if arch == "arm64":
+        flags += ["--security-opt", "mask=/sys/devices/system/cpu"]
+    return flags
+
+
+def sizes(image: str) -> dict:
+    uncompressed = int(podman("image", "inspect", "--format", "{{.Size}}", image).strip())
+    save = subprocess.Popen(["podman", "save", image], stdout=subprocess.PIPE)
+    gzip = subprocess.run(["gzip", "-c", "-6"], stdin=save.stdout, capture_output=True, check=True)
+    save.wait()
+    return {
+        "uncompressed_mb": round(uncompressed / 2**20, 1),
+        "compressed_mb": round(len(gzip.stdout) / 2**20, 1),
+    }
+
+
+def forbidden_contents(image: str, arch: str) -> list[str]:
+    probe = (
+        "import importlib.util as u, shutil; "
+        f"print([m for m in {FORBIDDEN_MODULES!r} if u.find_spec(m)] + "
+        f"[t for t in {FORBIDDEN_TOOLS!r} if shutil.which(t)])"
+    )
+    out = podman("run", "--rm", *arch_flags(arch), "--entrypoint", "python3", image, "-c", probe)
+    return json.loads(out.strip().replace("'", '"'))
+
+
+def invoke(image: str, arch: str, rie: Path) -> dict:
+    port = free_port()
+    started = time.perf_counter()
+    container = podman(
+        "run",
+        "-d",
+        *arch_flags(arch),
+        "-p",
+        f"127.0.0.1:{port}:8080",
+        "-v",
+        f"{rie}:/aws-lambda-rie:ro",
+        "--entrypoint",
+        "/aws-lambda-rie",
+        "-e",
+        "POWERTOOLS_METRICS_NAMESPACE=ImdbSentiment",
+        "-e",
+        "POWERTOOLS_TRACE_DISABLED=true",
+        "-e",
+        "AWS_DEFAULT_REGION=us-east-1",
+        "-e",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=2048",
+        image,
+        "python3",
+        "-m",
+        "awslambdaric",
+        "functions.api.app.lambda_handler",
+    ).strip()
+    url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+    try:
+        answers, first_ms = {}, None
+        for name, expected in EXPECTED.items():
+            event = (EVENTS / name).read_text()
+            deadline = time.monotonic() + 600
+            while True:
+                try:
+                    response = requests.post(url, data=event, timeout=600)
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            first_ms = first_ms or round((time.perf_counter() - started) * 1000)
+            result = response.json()
+            assert result.get("statusCode") == 200, f"{arch} {name}: {result}"
+            labels = [p["label"] for p in json.loads(result["body"])["predictions"]]
+            assert labels == expected, f"{arch} {name}: got {labels}, expected {expected}"
+            answers[name] = labels
+        logs = podman("logs", container)
+    finally:
+        podman("rm", "-f", container, check=False)
+    init = re.search(r"Init Duration: ([\d.]+) ms", logs)
+    ready = re.search(r'"message":"model ready".*?"init_ms":([\d.]+)', logs)
+    return {
+        "answers": answers,
+        "init_duration_ms": float(init.group(1)) if init else None,
+        "handler_init_ms": float(ready.group(1)) if ready else None,
+        "container_start_to_first_answer_ms": first_ms,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("arches", nargs="+", choices=["amd64", "arm64"])
+    parser.add_argument("--rie-dir", type=Path, required=True)
+    parser.add_argument("--report", type=Path)
+    args = parser.parse_args()
+    report, failures = {}, []
+    for arch in args.arches:
+        image = f"localhost/imdb-sentiment:{arch}"
+        rie = (args.rie_dir / f"aws-lambda-rie-{'x86_64' if arch == 'amd64' else 'arm64'}").resolve()
+        found = forbidden_contents(image, arch)
+        if found:
+            failures.append(f"{arch}: the image carries {found}")
+        entry = {"image": image, **sizes(image), "forbidden_contents": found, **invoke(image, arch, rie)}
+        report[arch] = entry
+        print(
+            f"{arch}: {entry['uncompressed_mb']} MB ({entry['compressed_mb']} MB gzip), "
+            f"init {entry['init_duration_ms']} ms (handler module {entry['handler_init_ms']} ms), "
+            f"known reviews answered correctly",
+            flush=True,
+        )
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    if failures:
+        raise SystemExit("\n".join(failures))
+
+
+if __name__ == "__main__":
+    main()

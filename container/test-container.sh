@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build the function image for amd64 and arm64 and run each under the real Lambda
+# Runtime Interface Emulator. What it needs comes from Debian's packages; the base
+# images are built from Debian (no registry is reachable); reruns reuse what is built.
+#
+#   container/test-container.sh            (make test-container)
+#   ARCHES="arm64" container/test-container.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ARCHES=${ARCHES:-"amd64 arm64"}
+WORK=${CONTAINER_WORK_DIR:-build/container}
+RIE_DIR=$(ls -d .tools/sam/lib/python3*/site-packages/samcli/local/rapid)
+mkdir -p "$WORK"
+export CONTAINERS_CONF="$PWD/container/containers.conf"
+
+log() { printf '\n== %s\n' "$*"; }
+
+install_tools() {
+  local missing=()
+  for tool in podman runc debootstrap qemu-aarch64-static update-binfmts; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  if ((${#missing[@]})); then
+    log "installing podman, runc, debootstrap, qemu-user-static, binfmt-support"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap qemu-user-static binfmt-support
+  fi
+  if [[ " $ARCHES " == *" arm64 "* ]]; then
+    mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --enable >/dev/null 2>&1 || true
+  fi
+}
+
+base_image() {  # arch -> localhost/lambda-python-base:<arch>
+  local arch=$1 rootfs_image="localhost/debian-bookworm-minbase:$1" base="localhost/lambda-python-base:$1"
+  if ! podman image exists "$rootfs_image"; then
+    log "debootstrap Debian bookworm ($arch)"
+    local rootfs="$WORK/rootfs-$arch"
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase --arch="$arch" bookworm "$rootfs" http://deb.debian.org/debian >"$WORK/debootstrap-$arch.log"
+    tar -C "$rootfs" -c . | podman import --arch "$arch" - "$rootfs_image" >/dev/null
+    rm -rf "$rootfs"
+  fi
+  if ! podman image exists "$base"; then
+    log "base image $base"
+    podman build --arch "$arch" --network host -f container/base.Dockerfile \
+      -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro --build-arg PIP_CERT=/run/host-ca.crt \
+      --build-arg ROOTFS="$rootfs_image" -t "$base" container/
+  fi
+}
+
+build_image() {  # arch -> localhost/imdb-sentiment:<arch>
+  local arch=$1
+  log "project image ($arch)"
+  podman build --arch "$arch" --network host \
+    -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro --build-arg PIP_CERT=/run/host-ca.crt \
+    --build-arg BASE_IMAGE="localhost/lambda-python-base:$arch" -t "localhost/imdb-sentiment:$arch" .
+}
+
+install_tools
+for arch in $ARCHES; do
+  base_image "$arch"
+  build_image "$arch"
+done
+.venv/bin/python -m container.check_images --rie-dir "$RIE_DIR" --report "$WORK/report.json" $ARCHES
