@@ -1,6 +1,8 @@
 # make run    the service on this machine (moto for AWS), http://127.0.0.1:$${PORT:-3000}
 # make test   lint, unit and end-to-end tests, template validation
-# make model  train, export, quantize and evaluate the model (about an hour on 2 CPU cores)
+# make model  train, export, quantize and evaluate the model (about 90 minutes on 2 CPU cores)
+# make bench  benchmarks that print figures
+# make test-container  build the image for amd64 and arm64 and run it under the Lambda emulator (root, Debian)
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,8 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run test lint model model-train model-export model-quantize model-evaluate validate clean
+.PHONY: venv run test lint model model-train model-export model-quantize model-evaluate validate bench \
+	test-container clean
 
 venv: $(STAMP) $(SAM)
 
@@ -45,6 +48,13 @@ model: venv
 
 model-train model-export model-quantize model-evaluate: venv
 	$(PY) -m model_export $(@:model-%=%) $(if $(FORCE),--force)
+
+bench: venv
+	$(PY) -m benchmarks.handler_overhead
+	$(PY) -m benchmarks.batch_throughput
+
+test-container: venv
+	container/test-container.sh
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

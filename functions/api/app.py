@@ -5,7 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -15,9 +15,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import jobs
+from functions.api.errors import error_response
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
-from sentiment_core.schemas import ErrorResponse, HealthResponse, PredictRequest, PredictResponse
+from sentiment_core.schemas import ErrorDetail, ErrorResponse, HealthResponse, PredictRequest, PredictResponse
 from sentiment_core.telemetry import log_model_ready, record_predictions
 
 logger = Logger(service="api")
@@ -32,11 +33,8 @@ logger.append_keys(model_version=model.version)
 log_model_ready(logger, model)
 
 
-def _error(status: HTTPStatus, message: str, details: list[dict] | None = None) -> Response:
-    body = ErrorResponse(error=message, details=details or [], request_id=app.lambda_context.aws_request_id)
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
-    )
+def _error(status: HTTPStatus, message: str, details: list[ErrorDetail] | None = None) -> Response:
+    return error_response(status, message, app.lambda_context.aws_request_id, details)
 
 
 def _field(loc: tuple) -> str:
@@ -50,7 +48,7 @@ def invalid_request(error: RequestValidationError) -> Response:
     if any(e["type"] == "json_invalid" for e in errors):
         return _error(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
     # Pydantic's messages name the constraint ("at most 64 items"); the offending input is never echoed.
-    details = [{"field": _field(e["loc"]), "problem": e["msg"]} for e in errors]
+    details = [ErrorDetail(field=_field(e["loc"]), problem=e["msg"]) for e in errors]
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid request", details)
 
 

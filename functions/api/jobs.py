@@ -9,6 +9,7 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from functions.api.errors import error_response
 from sentiment_core.jobs import JobStore
 from sentiment_core.schemas import ErrorResponse, JobAccepted, JobRequest, JobStatus, ModelInfo, PredictionOut
 
@@ -21,12 +22,7 @@ def store() -> JobStore:
 
 
 def _not_found(job_id: str) -> Response:
-    body = ErrorResponse(error=f"no job {job_id!r}", request_id=router.lambda_context.aws_request_id)
-    return Response(
-        status_code=HTTPStatus.NOT_FOUND,
-        content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump_json(),
-    )
+    return error_response(HTTPStatus.NOT_FOUND, f"no job {job_id!r}", router.lambda_context.aws_request_id)
 
 
 @router.post(
