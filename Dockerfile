@@ -7,9 +7,11 @@ ARG BASE_IMAGE=public.ecr.aws/lambda/python:3.12-arm64
 FROM ${BASE_IMAGE} AS dependencies
 # Set only where pip must trust a TLS-intercepting proxy (a CA bundle mounted with -v).
 ARG PIP_CERT
-COPY requirements/runtime.txt /tmp/runtime.txt
+COPY requirements/runtime.txt requirements/runtime-no-deps.txt /tmp/
 # Wheels only: a source build would mean a compiler, which the final image must not carry.
 RUN python3 -m pip install --no-cache-dir --only-binary=:all: --target /opt/python -r /tmp/runtime.txt \
+ && python3 -m pip install --no-cache-dir --only-binary=:all: --target /opt/python --no-deps \
+      -r /tmp/runtime-no-deps.txt \
  && rm -rf /opt/python/bin
 
 FROM ${BASE_IMAGE}

