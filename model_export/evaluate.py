@@ -199,7 +199,8 @@ def evaluate(force: bool = False) -> Path:
         "truncation_study": truncation_study(fp32_path, validation),
         "latency": latency(
             test[:: len(test) // LATENCY_REVIEWS][:LATENCY_REVIEWS],
-            {"onnx_fp32": fp32_path, "onnx_int8": int8_path},
+            # Unfused vs fused fp32 shows what onnxruntime's transformer optimizer buys.
+            {"onnx_fp32_unfused": settings.ONNX_FP32, "onnx_fp32": fp32_path, "onnx_int8": int8_path},
         ),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "make model  (python -m model_export " + " ".join(sys.argv[1:]) + ")",
