@@ -46,14 +46,17 @@ def arch_flags(arch: str) -> list[str]:
     return flags
 
 
-def sizes(image: str) -> dict:
+def sizes(image: str, base: str) -> dict:
+    """The whole image, and what the project adds to its base (what it adds to AWS's base too)."""
     uncompressed = int(podman("image", "inspect", "--format", "{{.Size}}", image).strip())
+    base_size = int(podman("image", "inspect", "--format", "{{.Size}}", base).strip())
     save = subprocess.Popen(["podman", "save", image], stdout=subprocess.PIPE)
     gzip = subprocess.run(["gzip", "-c", "-6"], stdin=save.stdout, capture_output=True, check=True)
     save.wait()
     return {
         "uncompressed_mb": round(uncompressed / 2**20, 1),
         "compressed_mb": round(len(gzip.stdout) / 2**20, 1),
+        "added_to_base_mb": round((uncompressed - base_size) / 2**20, 1),
     }
 
 
@@ -139,12 +142,18 @@ def main() -> None:
         found = forbidden_contents(image, arch)
         if found:
             failures.append(f"{arch}: the image carries {found}")
-        entry = {"image": image, **sizes(image), "forbidden_contents": found, **invoke(image, arch, rie)}
+        base = f"localhost/lambda-python-base:{arch}"
+        entry = {
+            "image": image,
+            **sizes(image, base),
+            "forbidden_contents": found,
+            **invoke(image, arch, rie),
+        }
         report[arch] = entry
         print(
-            f"{arch}: {entry['uncompressed_mb']} MB ({entry['compressed_mb']} MB gzip), "
-            f"init {entry['init_duration_ms']} ms (handler module {entry['handler_init_ms']} ms), "
-            f"known reviews answered correctly",
+            f"{arch}: {entry['uncompressed_mb']} MB ({entry['compressed_mb']} MB gzip; the project adds "
+            f"{entry['added_to_base_mb']} MB to the base); init {entry['init_ms']} ms; first answer "
+            f"{entry['container_start_to_first_answer_ms']} ms after container start; known reviews answered",
             flush=True,
         )
     if args.report:

@@ -26,9 +26,10 @@ install_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap qemu-user-static binfmt-support
   fi
-  if [[ " $ARCHES " == *" arm64 "* ]]; then
+  if [[ " $ARCHES " == *" arm64 "* && ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
+    log "registering qemu-aarch64 with binfmt_misc"
     mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --enable >/dev/null 2>&1 || true
+    update-binfmts --enable qemu-aarch64
   fi
 }
 
