@@ -19,7 +19,7 @@ from functions.api.errors import error_response
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.schemas import ErrorDetail, ErrorResponse, HealthResponse, PredictRequest, PredictResponse
-from sentiment_core.telemetry import log_model_ready, record_predictions
+from sentiment_core.telemetry import log_model_ready, record_predictions, trace_model_load
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
@@ -99,4 +99,5 @@ def openapi() -> dict:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    trace_model_load(model)
     return app.resolve(event, context)

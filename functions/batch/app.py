@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
 from sentiment_core.model import get_model
-from sentiment_core.telemetry import log_model_ready
+from sentiment_core.telemetry import log_model_ready, trace_model_load
 
 logger = Logger(service="batch")
 tracer = Tracer(service="batch")
@@ -119,6 +119,7 @@ def _record_metrics(summary: Summary) -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
+    trace_model_load(model)
     results = []
     for record in event.records:
         # S3 URL-encodes keys in events (spaces as '+'); moto encodes the '/' too. unquote_plus undoes both.

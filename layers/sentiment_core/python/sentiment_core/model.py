@@ -61,6 +61,7 @@ class SentimentModel:
         self.manifest = json.loads(manifest_path.read_text())
         self._check_preprocessing()
 
+        self.load_started_at = time.time()
         started = time.perf_counter()
         if verify:
             for name, meta in self.manifest["files"].items():
@@ -84,6 +85,7 @@ class SentimentModel:
             tokenizer_ms=(tokenized - verified) * 1000,
             session_ms=(time.perf_counter() - tokenized) * 1000,
         )
+        self.load_finished_at = time.time()
         self.threads = threads
         self.batch_size = batch_size
         self.labels: list[str] = self.manifest["labels"]

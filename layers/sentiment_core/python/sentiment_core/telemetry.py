@@ -52,6 +52,27 @@ def record_predictions(metrics: Metrics, model: SentimentModel, texts: list[str]
     return predictions
 
 
+_model_load_traced = False
+
+
+def trace_model_load(model: SentimentModel) -> None:
+    """Put the model load into the first invocation's trace as its own subsegment, with its real times.
+
+    The model loads during init, when X-Ray has no segment to attach to; the cold start's
+    first invocation carries it instead.
+    """
+    global _model_load_traced
+    if _model_load_traced:
+        return
+    _model_load_traced = True
+    subsegment = tracer.provider.begin_subsegment("## model_load")
+    if subsegment is None:  # tracing disabled
+        return
+    subsegment.start_time = model.load_started_at
+    subsegment.put_metadata("load_ms", vars(model.load_timings))
+    tracer.provider.end_subsegment(end_time=model.load_finished_at)
+
+
 def process_age_ms() -> float | None:
     """Milliseconds since this process started (Linux), i.e. the init time when called at the end of init."""
     try:
