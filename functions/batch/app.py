@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import PurePosixPath
 from urllib.parse import unquote_plus
 
@@ -32,6 +33,8 @@ s3 = boto3.client("s3")
 INCOMING, SCORED = "incoming/", "scored/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column
 PROGRESS_EVERY_ROWS = 5_000
+# Stop this long before the timeout: enough to upload the error report instead of being killed mid-file.
+TIME_RESERVE_MS = 60_000
 
 model = get_model()
 metrics.set_default_dimensions(model_version=model.version)
@@ -56,8 +59,26 @@ def _put_json(bucket: str, key: str, document: dict) -> None:
     )
 
 
+class Progress:
+    """Logs progress, and gives up with a clear reason when the file will not fit in this invocation."""
+
+    def __init__(self, context: LambdaContext) -> None:
+        self.context, self.next_log, self.started = context, PROGRESS_EVERY_ROWS, time.monotonic()
+
+    def __call__(self, rows: int) -> None:
+        if rows >= self.next_log:
+            logger.info("scoring", extra={"rows": rows})
+            self.next_log += PROGRESS_EVERY_ROWS
+        if self.context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+            seconds = time.monotonic() - self.started
+            raise NotScorable(
+                f"the file is too large for one invocation: {rows} rows were scored in {seconds:.0f} s "
+                f"before the time limit; split it into files of at most {int(rows * 0.8)} rows"
+            )
+
+
 @tracer.capture_method(capture_response=False)
-def score_object(bucket: str, key: str) -> Summary | None:
+def score_object(bucket: str, key: str, context: LambdaContext) -> Summary | None:
     outputs = output_keys(key)
     obj = s3.get_object(Bucket=bucket, Key=key)
     requested_column = obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
@@ -68,9 +89,7 @@ def score_object(bucket: str, key: str) -> Summary | None:
                 scored,
                 model,
                 requested_column,
-                progress=lambda rows: (
-                    rows % PROGRESS_EVERY_ROWS < 512 and logger.info("scoring", extra={"rows": rows})
-                ),
+                progress=Progress(context),
             )
         except NotScorable as problem:
             logger.warning("file not scored", extra={"reason": str(problem)})
@@ -129,6 +148,6 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
                 logger.info("ignored: not a .csv under incoming/")
                 results.append({"key": key, "status": "ignored"})
                 continue
-            summary = score_object(bucket, key)
+            summary = score_object(bucket, key, context)
             results.append({"key": key, "status": "scored" if summary else "rejected"})
     return {"results": results}

@@ -40,8 +40,8 @@ def api(aws):
     return importlib.import_module("functions.api.app")
 
 
-def context(name: str) -> LocalLambdaContext:
-    return LocalLambdaContext(function_name=name)
+def context(name: str, timeout_s: int = 900) -> LocalLambdaContext:
+    return LocalLambdaContext(function_name=name, timeout_s=timeout_s)
 
 
 def receive(queue_url: str, max_messages: int = 10) -> list[dict]:
