@@ -34,4 +34,4 @@ def test_inference_is_a_subsegment(segment):
 
     telemetry.record_predictions(Metrics(namespace="Test"), get_model(), ["Loved it."])
     (inference,) = [s for s in segment.subsegments if s.name == "## inference"]
-    assert inference.annotations["texts"] == 1
+    assert inference.end_time >= inference.start_time
