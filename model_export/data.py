@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +38,3 @@ def train_validation_split(
         train += group[n_val:]
     rng.shuffle(train)
     return train, validation
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

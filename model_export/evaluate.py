@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from model_export import settings
-from model_export.data import Review, load_reviews, sha256_file, train_validation_split
+from model_export.data import Review, load_reviews, train_validation_split
 from model_export.export import INPUT_NAMES, OUTPUT_NAMES, session
 from model_export.modeling import load_base_tokenizer
 from model_export.quantize import logits
+from sentiment_core.model import sha256_file
 from sentiment_core.preprocess import (
     HEAD_TOKENS,
     MAX_LENGTH,

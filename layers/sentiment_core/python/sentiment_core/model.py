@@ -40,7 +40,8 @@ class LoadTimings:
     verify_ms: float
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (the training side uses it for the manifest too)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -68,7 +69,7 @@ class SentimentModel:
                 path = model_dir / name
                 if not path.is_file():
                     raise ModelLoadError(f"model file missing: {name}")
-                if _sha256(path) != meta["sha256"]:
+                if sha256_file(path) != meta["sha256"]:
                     raise ModelLoadError(f"sha256 of {name} does not match the manifest: corrupt or replaced")
         verified = time.perf_counter()
         self.tokenizer = prepare_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")))
