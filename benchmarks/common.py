@@ -1,13 +1,18 @@
-"""Shared benchmark inputs: IMDB test reviews, read from IMDB_DATA_DIR."""
+"""Shared benchmark inputs and helpers: IMDB test reviews (read from IMDB_DATA_DIR), timing, subprocesses."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import io
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,6 +24,11 @@ def test_reviews(n: int | None = None, stride: int = 1) -> list[dict]:
     with gzip.open(DATA_DIR / "test.csv.gz", "rt", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))[::stride]
     return rows[:n] if n else rows
+
+
+def spread_texts(n: int) -> list[str]:
+    """n test reviews spread evenly over the split: the real length distribution, both labels."""
+    return [r["text"] for r in test_reviews(n, stride=max(1, 25_000 // n))]
 
 
 def timed(fn: Callable[[], object], repeats: int, warmup: int = 3) -> list[float]:
@@ -42,3 +52,35 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "p99": round(pick(0.99), 2),
         "mean": round(statistics.fmean(ordered), 2),
     }
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Swallow handler stdout (EMF metrics and JSON logs go there, as in Lambda)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def handler_environment(threads: int | None = None) -> None:
+    """What the template gives every function, minus AWS: for importing handlers in a benchmark."""
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImdbSentiment")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if threads:
+        os.environ["INFERENCE_THREADS"] = str(threads)
+
+
+def run_json(args: list[str], env: dict[str, str] | None = None, timeout: int = 900) -> dict:
+    """Run `python <args>` in a fresh process (its own threads, its own RSS); the last stdout line is JSON."""
+    out = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

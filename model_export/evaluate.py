@@ -15,6 +15,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +58,11 @@ def classification_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def cached_logits(name: str, model_path: Path, encoded, force: bool) -> np.ndarray:
-    """Test-set logits are cached, so an interrupted evaluation resumes where it stopped."""
-    cache = settings.WORK_DIR / "eval" / f"{name}.npy"
-    if cache.exists() and not force:
+def cached_logits(name: str, model_path: Path, encoded) -> np.ndarray:
+    """Test-set logits, cached per model file (by sha256), so an interrupted evaluation resumes where it
+    stopped and a forced one recomputes only what depends on something else."""
+    cache = settings.WORK_DIR / "eval" / f"{name}-{sha256_file(model_path)[:16]}.npy"
+    if cache.exists():
         return np.load(cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
     out = logits(model_path, encoded, progress=f"test {name}")
@@ -109,33 +111,37 @@ def truncation_study(model_path: Path, validation: list[Review]) -> dict:
     return {"split": "validation (held out of train)", "model": "fp32 ONNX", "results": study}
 
 
+def _onnx_runner(path: Path) -> Callable[[dict], object]:
+    sess = session(path, threads=1)
+    return lambda feed: sess.run(OUTPUT_NAMES, feed)
+
+
 def latency(reviews: list[Review], paths: dict[str, Path]) -> dict:
-    """Median ms per review at batch 1 and 1 thread, same reviews for every runtime."""
+    """Median ms per review at batch 1 and 1 thread, same reviews for every runtime.
+
+    Runtimes take turns review by review, so a noisy neighbour slows them alike.
+    """
     import torch
     from transformers import AutoModelForSequenceClassification
 
     encoded = encode_batch(load_base_tokenizer(), [r.text for r in reviews])
     feeds = [dict(zip(INPUT_NAMES, pad_batch([e]), strict=True)) for e in encoded]
-    results = {}
     torch.set_num_threads(1)
     model = AutoModelForSequenceClassification.from_pretrained(settings.TRAINED_DIR / "best").eval()
-    with torch.inference_mode():
-        timings = []
-        for feed in feeds:
-            tensors = {k: torch.from_numpy(v) for k, v in feed.items()}
+
+    def pytorch(feed: dict) -> None:
+        with torch.inference_mode():
+            model(**{k: torch.from_numpy(v) for k, v in feed.items()})
+
+    runners = {"pytorch_fp32": pytorch} | {name: _onnx_runner(path) for name, path in paths.items()}
+    results: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():
+        run(feeds[0])
+    for feed in feeds:
+        for name, run in runners.items():
             start = time.perf_counter()
-            model(**tensors)
-            timings.append(time.perf_counter() - start)
-    results["pytorch_fp32"] = timings
-    for name, path in paths.items():
-        sess = session(path, threads=1)
-        sess.run(OUTPUT_NAMES, feeds[0])
-        timings = []
-        for feed in feeds:
-            start = time.perf_counter()
-            sess.run(OUTPUT_NAMES, feed)
-            timings.append(time.perf_counter() - start)
-        results[name] = timings
+            run(feed)
+            results[name].append(time.perf_counter() - start)
     summary = {
         name: {
             "p50_ms": round(statistics.median(t) * 1000, 2),
@@ -173,8 +179,13 @@ def evaluate(force: bool = False) -> Path:
     report_path = settings.REPORT_DIR / "evaluate.json"
     int8_path = settings.QUANT_DIR / "chosen.onnx"
     fp32_path = settings.ONNX_FP32_OPTIMIZED
-    if report_path.exists() and not force:
-        log.info("evaluate: %s exists, skipping (use --force to redo)", report_path)
+    int8_sha256 = sha256_file(int8_path)
+    if (
+        not force
+        and report_path.exists()
+        and json.loads(report_path.read_text()).get("int8_sha256") == int8_sha256
+    ):
+        log.info("evaluate: %s is up to date, skipping (use --force to redo)", report_path)
         return manifest_path
 
     train, validation = train_validation_split(load_reviews(settings.TRAIN_CSV))
@@ -182,13 +193,14 @@ def evaluate(force: bool = False) -> Path:
     labels = np.array([r.label for r in test])
     encoded = encode_batch(load_base_tokenizer(), [r.text for r in test])
 
-    fp32_pred = cached_logits("fp32", fp32_path, encoded, force).argmax(1)
-    int8_logits = cached_logits("int8", int8_path, encoded, force)
+    fp32_pred = cached_logits("fp32", fp32_path, encoded).argmax(1)
+    int8_logits = cached_logits("int8", int8_path, encoded)
     int8_pred = int8_logits.argmax(1)
     fp32, int8 = classification_metrics(fp32_pred, labels), classification_metrics(int8_pred, labels)
     baseline = tfidf_baseline(train, test)
     evaluation = {
         "test_set": f"all {len(test)} reviews of test.csv.gz",
+        "int8_sha256": int8_sha256,
         "onnx_fp32": fp32,
         "onnx_int8": int8,
         "int8_vs_fp32_label_agreement": round(float((fp32_pred == int8_pred).mean()), 5),

@@ -1,0 +1,122 @@
+"""The benchmark suite: `make bench` (python -m benchmarks) runs every benchmark on this machine and
+writes benchmarks/report/report.json, report.md and scaling.png.
+
+Each part runs in its own process, so thread counts and peak memory are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+from pathlib import Path
+
+import onnxruntime
+
+from benchmarks import recommend, report_markdown
+from benchmarks.common import REPO, run_json
+from benchmarks.scaling import plot
+
+REPORT_DIR = REPO / "benchmarks" / "report"
+TARGETS = {  # issue-level goals, checked and printed with the report
+    "handler_vs_pytorch_speedup": 2.0,
+    "cold_start_vs_torch_speedup": 5.0,
+    "batch_vs_one_at_a_time_speedup": 1.5,
+}
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "arch": platform.machine(),
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def run_suite(rows: int, reviews: int, cold_runs: int) -> dict:
+    step = lambda name: print(f"== {name}", flush=True)  # noqa: E731
+    step("API handler latency, 1 thread, and the other runtimes")
+    latency_1 = run_json(
+        ["-m", "benchmarks.latency", "--threads", "1", "--reviews", str(reviews), "--compare"]
+    )
+    step("API handler latency, 2 threads")
+    latency_2 = run_json(["-m", "benchmarks.latency", "--threads", "2", "--reviews", str(reviews)])
+    step("cold start")
+    cold = run_json(["-m", "benchmarks.cold_start", "--runs", str(cold_runs)])
+    step(f"batch function, {rows} rows, 2 threads")
+    batch_2 = run_json(
+        ["-m", "benchmarks.batch_throughput", "--rows", str(rows), "--json"], env={"INFERENCE_THREADS": "2"}
+    )
+    step("batch function, 1 thread")
+    batch_1 = run_json(
+        ["-m", "benchmarks.batch_throughput", "--rows", str(rows // 5), "--json", "--no-baseline"],
+        env={"INFERENCE_THREADS": "1"},
+    )
+    step("peak memory of each function")
+    memory = run_json(["-m", "benchmarks.memory", "--rows", str(rows)])
+    step("time vs length and batch size")
+    scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
+
+    runtimes = latency_1["runtimes"]
+    handler_1 = latency_1["handler"]["by_batch"]["1"]["ms_per_call"]["p50"]
+    handler_2 = latency_2["handler"]["by_batch"]["1"]["ms_per_call"]["p50"]
+    peak_rss = max(f["peak_rss_mb"] for f in memory["functions"].values())
+    achieved = {
+        "handler_vs_pytorch_speedup": round(runtimes["ms"]["pytorch"]["p50"] / handler_1, 2),
+        "cold_start_vs_torch_speedup": cold["torch_over_service"],
+        "batch_vs_one_at_a_time_speedup": batch_2["speedup"],
+    }
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": "make bench",
+        "machine": machine(),
+        "latency": {"1": latency_1["handler"], "2": latency_2["handler"]},
+        "runtimes": runtimes,
+        "cold_start": cold,
+        "batch": {"2": batch_2, "1": batch_1},
+        "memory": memory,
+        "scaling": scaling,
+        "recommendation": recommend.recommend(
+            handler_1,
+            handler_2,
+            batch_1["batch_function"]["rows_per_s"],
+            batch_2["batch_function"]["rows_per_s"],
+            peak_rss,
+        ),
+        "targets": {
+            name: {"target": goal, "measured": achieved[name], "met": achieved[name] >= goal}
+            for name, goal in TARGETS.items()
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--rows", type=int, default=5000, help="reviews in the batch CSV")
+    parser.add_argument("--reviews", type=int, default=128, help="reviews per latency measurement")
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPORT_DIR)
+    args = parser.parse_args()
+    report = run_suite(args.rows, args.reviews, args.cold_runs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    plot(report["scaling"], args.out / "scaling.png")
+    markdown = report_markdown.render(report)
+    (args.out / "report.md").write_text(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
