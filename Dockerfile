@@ -15,12 +15,16 @@ RUN python3 -m pip install --no-cache-dir --only-binary=:all: --target /opt/pyth
  && rm -rf /opt/python/bin
 
 FROM ${BASE_IMAGE}
+# Where the model comes from: the repo's copy (the default: builds offline), or a registry version
+# fetched and verified by `make fetch-model` (MODEL_SOURCE=build/registry-model). Not called MODEL_DIR:
+# the ENV of that name below would shadow an ARG of the same name.
+ARG MODEL_SOURCE=layers/sentiment_model/model
 ENV PYTHONPATH=/var/task:/opt/python \
     MODEL_DIR=/opt/model
 # Laid out as Lambda lays out layers: code under /opt/python, the model under /opt/model.
 COPY --from=dependencies /opt/python /opt/python
 COPY layers/sentiment_core/python/ /opt/python/
-COPY layers/sentiment_model/model/ /opt/model/
+COPY ${MODEL_SOURCE}/ /opt/model/
 COPY functions/ /var/task/functions/
 # Lambda's file system is read-only: bytecode compiled now saves compiling it at every cold start.
 RUN python3 -m compileall -q -j 0 /opt/python /var/task/functions

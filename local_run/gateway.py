@@ -30,7 +30,18 @@ def make_server(
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
+            try:
+                length = int(self.headers.get("content-length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:  # read(-1) would wait for the client to close: refuse instead
+                self._reply(
+                    400,
+                    {"content-type": "application/json"},
+                    json.dumps({"message": "Bad Request"}).encode(),
+                    close=True,
+                )
+                return
             if length > MAX_BODY_BYTES:
                 self._reply(
                     413,

@@ -18,6 +18,8 @@ class Resources:
     jobs_queue_url: str = ""
     jobs_dlq_url: str = ""
     batch_queue_url: str = ""
+    # The model registry (the pipeline stack's ArtifactsBucket in AWS), to try `make publish-model` on.
+    artifacts_bucket: str = "imdb-sentiment-artifacts-local"
 
     def environment(self) -> dict[str, str]:
         """The variables the template gives the functions."""
@@ -35,6 +37,8 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
     names = Resources()
     s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
     s3.create_bucket(Bucket=names.bucket)
+    s3.create_bucket(Bucket=names.artifacts_bucket)
+    s3.put_bucket_versioning(Bucket=names.artifacts_bucket, VersioningConfiguration={"Status": "Enabled"})
     for table, key in ((names.jobs_table, "job_id"), (names.idempotency_table, "id")):
         dynamodb.create_table(
             TableName=table,
@@ -82,4 +86,12 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
             ],
         },
     )
-    return Resources(names.bucket, names.jobs_table, names.idempotency_table, jobs_url, dlq_url, batch_url)
+    return Resources(
+        names.bucket,
+        names.jobs_table,
+        names.idempotency_table,
+        jobs_url,
+        dlq_url,
+        batch_url,
+        names.artifacts_bucket,
+    )

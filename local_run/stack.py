@@ -86,6 +86,7 @@ class LocalStack:
                 f"queues       jobs: {r.jobs_queue_url}",
                 f"             dead letters: {r.jobs_dlq_url}",
                 f"tables       {r.jobs_table}, {r.idempotency_table}",
+                f"registry     s3://{r.artifacts_bucket}/models/   (make publish-model ARTIFACTS_BUCKET=...)",
                 "",
                 "try:",
                 f"  curl -s {url}/health",

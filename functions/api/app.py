@@ -14,17 +14,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import jobs
-from functions.api.errors import error_response
+from functions.api import body, jobs
+from functions.api.errors import documented_errors, error_response
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
-from sentiment_core.schemas import ErrorDetail, ErrorResponse, HealthResponse, PredictRequest, PredictResponse
-from sentiment_core.telemetry import log_model_ready, record_predictions, trace_model_load
+from sentiment_core.schemas import ErrorDetail, HealthResponse, PredictRequest, PredictResponse
+from sentiment_core.telemetry import log_model_ready, record_predictions, tag_invocation, trace_model_load
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
 metrics = Metrics(service="api")
-app = APIGatewayHttpResolver(enable_validation=True)
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=body.parse_json)
 app.include_router(jobs.router)
 
 model = get_model()  # at init: the first request pays nothing, a broken artifact fails the deployment hook
@@ -76,7 +76,11 @@ def unexpected(_: Exception) -> Response:
     "/predict",
     summary="Sentiment of one or more reviews",
     responses={
-        422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
+        200: {
+            "description": "Predictions in input order",
+            "content": {"application/json": {"model": PredictResponse}},
+        },
+        **documented_errors(400, 415, 422),
     },
 )
 def predict(request: PredictRequest) -> PredictResponse:
@@ -84,9 +88,25 @@ def predict(request: PredictRequest) -> PredictResponse:
     return PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
 
 
-@app.get("/health", summary="Model loaded and serving")
-def health() -> HealthResponse:
-    return HealthResponse(status="ok", model=model_info(model), sha256=model.sha256)
+@app.get(
+    "/health",
+    summary="Model loaded and serving",
+    responses={
+        200: {"description": "Serving", "content": {"application/json": {"model": HealthResponse}}},
+        **documented_errors(503),
+    },
+)
+def health():  # not annotated: answers either HealthResponse or ErrorResponse (see responses)
+    # "ok" only after a real prediction: a loaded but broken session must not look healthy.
+    if not model.self_check():
+        return _error(HTTPStatus.SERVICE_UNAVAILABLE, "model not serving")
+    return HealthResponse(
+        status="ok",
+        model=model_info(model),
+        sha256=model.sha256,
+        manifest_sha256=model.manifest_sha256,
+        registry=model.registry,
+    )
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
@@ -100,4 +120,5 @@ def openapi() -> dict:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     trace_model_load(model)
-    return app.resolve(event, context)
+    tag_invocation(metrics, model)
+    return app.resolve(body.for_router(event), context)

@@ -8,6 +8,25 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from sentiment_core.schemas import ErrorDetail, ErrorResponse
 
+# Every error answer a route may give, for its OpenAPI `responses` (the fuzz tests hold the API to them).
+ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON",
+    404: "Unknown job",
+    415: "The body is not application/json",
+    422: "Invalid request: the details name each field and problem",
+    503: "The model is not serving",
+}
+
+
+def documented_errors(*statuses: int) -> dict[int, dict]:
+    return {
+        status: {
+            "description": ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+        for status in statuses
+    }
+
 
 def error_response(
     status: HTTPStatus, message: str, request_id: str | None, details: list[ErrorDetail] | None = None

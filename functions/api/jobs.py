@@ -9,9 +9,9 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from functions.api.errors import error_response
+from functions.api.errors import documented_errors, error_response
 from sentiment_core.jobs import JobStore
-from sentiment_core.schemas import ErrorResponse, JobAccepted, JobRequest, JobStatus, ModelInfo, PredictionOut
+from sentiment_core.schemas import JobAccepted, JobRequest, JobStatus, ModelInfo, PredictionOut
 
 router = Router()
 
@@ -30,7 +30,7 @@ def _not_found(job_id: str) -> Response:
     summary="Queue reviews for asynchronous scoring",
     responses={
         202: {"description": "Queued", "content": {"application/json": {"model": JobAccepted}}},
-        422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
+        **documented_errors(400, 415, 422),
     },
 )
 def submit_job(request: JobRequest) -> Response[JobAccepted]:
@@ -48,7 +48,7 @@ def submit_job(request: JobRequest) -> Response[JobAccepted]:
     summary="Status and, once done, predictions of a job",
     responses={
         200: {"description": "The job", "content": {"application/json": {"model": JobStatus}}},
-        404: {"description": "Unknown job", "content": {"application/json": {"model": ErrorResponse}}},
+        **documented_errors(404),
     },
 )
 def get_job(job_id: str):  # not annotated: answers either JobStatus or ErrorResponse (see responses)

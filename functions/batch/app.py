@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
 from sentiment_core.model import get_model
-from sentiment_core.telemetry import log_model_ready, trace_model_load
+from sentiment_core.telemetry import log_model_ready, tag_invocation, trace_model_load
 
 logger = Logger(service="batch")
 tracer = Tracer(service="batch")
@@ -108,6 +108,9 @@ def score_object(bucket: str, key: str, context: LambdaContext) -> Summary | Non
             )
             return None
         scored.seek(0)
+        # A summary from an earlier upload of this key would vouch for the new CSV if the summary
+        # write below failed: remove it first, so the pair is only ever complete or visibly not.
+        s3.delete_object(Bucket=bucket, Key=outputs["summary"])
         s3.upload_fileobj(scored, bucket, outputs["csv"], ExtraArgs={"ContentType": "text/csv"})
     # The summary is written last: its presence means the scored CSV is complete.
     _put_json(bucket, outputs["summary"], {"source": key, "output": outputs["csv"], **summary.as_dict()})
@@ -139,6 +142,7 @@ def _record_metrics(summary: Summary) -> None:
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     trace_model_load(model)
+    tag_invocation(metrics, model)
     results = []
     for record in event.records:
         # S3 URL-encodes keys in events (spaces as '+'); moto encodes the '/' too. unquote_plus undoes both.

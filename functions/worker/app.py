@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sentiment_core.jobs import JobStore
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
-from sentiment_core.telemetry import log_model_ready, record_predictions, trace_model_load
+from sentiment_core.telemetry import log_model_ready, record_predictions, tag_invocation, trace_model_load
 
 logger = Logger(service="worker")
 tracer = Tracer(service="worker")
@@ -82,6 +82,7 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     trace_model_load(model)
+    tag_invocation(metrics, model)
     idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,13 @@ class LocalRun:
     url: str
     aws_endpoint: str
     process: subprocess.Popen
+    output: list[str]
+
+
+def _drain(stream, lines: list[str]) -> None:
+    # Read the run's output as it comes: a full pipe would block the server mid-request.
+    for line in stream:
+        lines.append(line)
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +50,13 @@ def local_run():
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output: list[str] = []
+    reader = threading.Thread(target=_drain, args=(process.stdout, output), daemon=True)
+    reader.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, "".join(output)
         try:
             if requests.get(f"{url}/health", timeout=2).status_code == 200:
                 break
@@ -53,8 +64,9 @@ def local_run():
             pass
         assert time.monotonic() < deadline, "local run did not come up in 60 s"
         time.sleep(0.3)
-    yield LocalRun(url=url, aws_endpoint=f"http://127.0.0.1:{aws_port}", process=process)
+    yield LocalRun(url=url, aws_endpoint=f"http://127.0.0.1:{aws_port}", process=process, output=output)
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
-    assert "stopped" in output
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+    assert process.returncode == 0, "".join(output[-200:])
+    assert "stopped" in "".join(output[-5:])

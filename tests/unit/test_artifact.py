@@ -42,8 +42,8 @@ def test_manifest_states_the_required_figures():
     assert evaluation["onnx_int8"]["accuracy"] >= 0.91
     assert evaluation["onnx_int8"]["accuracy"] > evaluation["baseline"]["accuracy"]
     assert evaluation["int8_accuracy_drop_points"] <= 0.3
-    assert evaluation["int8_vs_fp32_label_agreement"] >= 0.99
-    assert MANIFEST["files"]["model.onnx"]["bytes"] <= 30 * 1024 * 1024
+    assert evaluation["int8_vs_fp32_label_agreement"] >= 0.995
+    assert MANIFEST["files"]["model.onnx"]["bytes"] <= 30_000_000
     assert MANIFEST["labels"] == ["negative", "positive"]
     for key in ("name", "version", "base_model", "data", "training", "quantization"):
         assert MANIFEST[key]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sentiment_core import settings
-from sentiment_core.model import ModelLoadError, SentimentModel, get_model
-from sentiment_core.preprocess import MAX_LENGTH
+from sentiment_core.model import ModelLoadError, SentimentModel, get_model, mini_batches
+from sentiment_core.preprocess import MAX_LENGTH, encode_batch
 
 POSITIVE = "One of the best films I have ever seen. Wonderful acting, a beautiful story, I loved it."
 NEGATIVE = "The worst movie of the year. Boring, badly acted and far too long. A complete waste of time."
@@ -30,8 +30,9 @@ def test_obvious_reviews_get_obvious_labels(model):
 def test_batching_keeps_input_order(model):
     texts = [POSITIVE, NEGATIVE] * 10 + ["word " * n + "great" for n in (3, 300, 40, 900)]
     one_by_one = [model.predict([t])[0] for t in texts]
-    batched = model.predict(texts)  # length-sorted mini-batches of model.batch_size
-    assert len(texts) > model.batch_size
+    batched = model.predict(texts)
+    lengths = [len(e.ids) for e in encode_batch(model.tokenizer, texts)]
+    assert len(mini_batches(lengths, model.batch_size, model.batch_tokens)) > 1  # several runs
     assert [p.label for p in batched] == [p.label for p in one_by_one]
     assert [p.tokens for p in batched] == [p.tokens for p in one_by_one]
     # Dynamic int8 scales activations per batch, so batch-mates move a score by ~0.01, never a label here.
@@ -93,3 +94,14 @@ def test_threads_setting_wins(monkeypatch):
     monkeypatch.setenv("INFERENCE_THREADS", "3")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
     assert settings.inference_threads() == 3
+
+
+def test_mini_batches_keep_padded_tokens_within_budget_and_cover_every_text():
+    lengths = [10, 300, 20, 5, 256, 40, 12, 12, 64]
+    groups = mini_batches(lengths, max_rows=3, max_tokens=100)
+    assert sorted(i for g in groups for i in g.tolist()) == list(range(len(lengths)))
+    for group in groups:
+        padded = len(group) * max(lengths[i] for i in group)
+        assert len(group) == 1 or (padded <= 100 and len(group) <= 3)
+    assert [lengths[g[0]] for g in groups] == sorted(lengths[g[0]] for g in groups)  # shortest first
+    assert [len(g) for g in groups if lengths[g[0]] >= 256] == [1, 1]  # long texts run alone

@@ -179,10 +179,20 @@ def test_hook_may_only_invoke_the_api_function_versions():
     hook = RESOURCES["PreTrafficHookFunction"]["Properties"]
     assert hook["FunctionName"]["Fn::Sub"].startswith("CodeDeployHook_")
     assert hook["DeploymentPreference"] == {"Enabled": False}
-    statements = [s for policy in hook["Policies"] for s in policy["Statement"]]
-    assert {
+    assert hook["Role"] == {"Fn::GetAtt": ["PreTrafficHookFunctionRole", "Arn"]}
+    role = RESOURCES["PreTrafficHookFunctionRole"]["Properties"]
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    actions = {
         tuple(sorted([s["Action"]] if isinstance(s["Action"], str) else s["Action"])) for s in statements
-    } == {("lambda:InvokeFunction",), ("codedeploy:PutLifecycleEventHookExecutionStatus",)}
+    }
+    # Besides its own logs and traces, the hook may only invoke and report.
+    assert actions - {
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        ("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+    } == {
+        ("lambda:InvokeFunction",),
+        ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+    }
     invoke = next(s for s in statements if s["Action"] == "lambda:InvokeFunction")
     assert invoke["Resource"] == {"Fn::Sub": "${ApiFunction.Arn}:*"}
     assert hook["Environment"]["Variables"]["TARGET_FUNCTION_VERSION"] == {"Ref": "ApiFunction.Version"}

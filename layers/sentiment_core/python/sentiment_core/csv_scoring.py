@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO
 
 from sentiment_core.model import SentimentModel
+from sentiment_core.preprocess import has_visible_text
 
 TEXT_COLUMNS = ("text", "review")
 DELIMITERS = ",;\t|"
@@ -155,7 +156,7 @@ def _row_error(row: list[str], column: int, width: int) -> str:
     if len(row) != width:
         return f"row has {len(row)} fields, the header has {width}"
     text = row[column]
-    if not text.strip():
+    if not has_visible_text(text):  # whitespace, control or zero-width characters only
         return "empty text"
     if "\ufffd" in text:
         return "text is not valid UTF-8"

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,11 @@ from sentiment_core import settings
 from sentiment_core.preprocess import HEAD_TOKENS, TAIL_TOKENS, encode_batch, pad_batch, prepare_tokenizer
 
 log = logging.getLogger(__name__)
+
+# Written beside the artifact by `python -m model_registry fetch`: the registry entry it came from.
+PROVENANCE = "registry.json"
+
+SELF_CHECK_TEXT = "A good film."
 
 
 class ModelLoadError(RuntimeError):
@@ -49,18 +55,45 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def mini_batches(lengths: list[int], max_rows: int, max_tokens: int) -> list[np.ndarray]:
+    """Indices grouped shortest first, each group padded to at most `max_tokens` (rows x longest).
+
+    A budget in tokens, not rows: long reviews run alone, where batching them only adds cache
+    pressure, while short texts share a run and its fixed cost.
+    """
+    groups: list[list[int]] = []
+    for i in np.argsort(lengths, kind="stable").tolist():
+        if not groups or len(groups[-1]) == max_rows or (len(groups[-1]) + 1) * lengths[i] > max_tokens:
+            groups.append([])
+        groups[-1].append(i)
+    return [np.array(g) for g in groups]
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 class SentimentModel:
-    def __init__(self, model_dir: Path, threads: int, batch_size: int, verify: bool = True) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        threads: int,
+        batch_size: int,
+        verify: bool = True,
+        batch_tokens: int = settings.DEFAULT_BATCH_TOKENS,
+    ) -> None:
         manifest_path = model_dir / "manifest.json"
         if not manifest_path.is_file():
             raise ModelLoadError(f"model manifest not found: {manifest_path}")
-        self.manifest = json.loads(manifest_path.read_text())
-        self._check_preprocessing()
+        try:
+            manifest_bytes = manifest_path.read_bytes()
+            self.manifest = json.loads(manifest_bytes)
+            self._check_preprocessing()
+        except (ValueError, KeyError, TypeError) as error:
+            raise ModelLoadError(f"model manifest is unreadable ({type(error).__name__}: {error})") from None
+        self.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+        self.registry = self._registry_entry(model_dir / PROVENANCE)
 
         self.load_started_at = time.time()
         started = time.perf_counter()
@@ -72,15 +105,21 @@ class SentimentModel:
                 if sha256_file(path) != meta["sha256"]:
                     raise ModelLoadError(f"sha256 of {name} does not match the manifest: corrupt or replaced")
         verified = time.perf_counter()
-        self.tokenizer = prepare_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")))
+        try:  # reached unverified only with VERIFY_MODEL_SHA256=false: a bad file must still fail clearly
+            self.tokenizer = prepare_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")))
+        except Exception as error:
+            raise ModelLoadError(f"tokenizer.json could not be loaded: {error}") from None
         tokenized = time.perf_counter()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self.session = ort.InferenceSession(
-            str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:
+            raise ModelLoadError(f"model.onnx could not be loaded: {error}") from None
         self.load_timings = LoadTimings(
             verify_ms=(verified - started) * 1000,
             tokenizer_ms=(tokenized - verified) * 1000,
@@ -89,6 +128,7 @@ class SentimentModel:
         self.load_finished_at = time.time()
         self.threads = threads
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.labels: list[str] = self.manifest["labels"]
         self.pad_id = self.tokenizer.token_to_id("[PAD]")
 
@@ -99,6 +139,29 @@ class SentimentModel:
                 f"model was trained with truncation {truncation}, the code applies "
                 f"head {HEAD_TOKENS} + tail {TAIL_TOKENS}"
             )
+
+    def _registry_entry(self, path: Path) -> dict | None:
+        """The registry entry this artifact was fetched from; None for the repo's copy.
+
+        The record is not covered by the manifest, so it counts only if it names this very manifest.
+        """
+        if not path.is_file():
+            return None
+        try:
+            record = json.loads(path.read_text())
+            entry = {
+                "uri": str(record["registry"]),
+                "version": str(record["version"]),
+                "manifest_sha256": str(record["manifest_sha256"]),
+                "approved": bool(record.get("approved")),
+            }
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring an unreadable %s", PROVENANCE)
+            return None
+        if entry["manifest_sha256"] != self.manifest_sha256 or entry["version"] != self.version:
+            log.warning("ignoring %s: it describes another artifact", PROVENANCE)
+            return None
+        return entry
 
     @property
     def name(self) -> str:
@@ -112,15 +175,23 @@ class SentimentModel:
     def sha256(self) -> str:
         return self.manifest["files"]["model.onnx"]["sha256"]
 
+    def self_check(self) -> bool:
+        """One tiny prediction: True when the session answers with finite probabilities that sum to 1."""
+        try:
+            (prediction,) = self.predict([SELF_CHECK_TEXT])
+        except Exception:
+            log.exception("model self-check failed")
+            return False
+        values = list(prediction.probabilities.values())
+        return all(math.isfinite(v) for v in values) and abs(sum(values) - 1) < 1e-3
+
     def predict(self, texts: list[str]) -> list[Prediction]:
-        """Predictions in input order; texts run in length-sorted, padded mini-batches."""
+        """Predictions in input order; texts run in length-sorted, padded mini-batches (`mini_batches`)."""
         if not texts:
             return []
         encoded = encode_batch(self.tokenizer, texts)
-        order = np.argsort([len(e.ids) for e in encoded], kind="stable")
         probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in mini_batches([len(e.ids) for e in encoded], self.batch_size, self.batch_tokens):
             input_ids, attention_mask = pad_batch([encoded[i] for i in idx], self.pad_id)
             logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[
                 0
@@ -145,16 +216,25 @@ class SentimentModel:
 def get_model() -> SentimentModel:
     """The process-wide model, loaded on first use (at init when a handler module calls it at import)."""
     started = time.perf_counter()
-    model = SentimentModel(
-        settings.model_dir(),
-        settings.inference_threads(),
-        settings.batch_size(),
-        verify=settings.verify_model_checksums(),
-    )
+    try:
+        model = SentimentModel(
+            settings.model_dir(),
+            settings.inference_threads(),
+            settings.batch_size(),
+            verify=settings.verify_model_checksums(),
+            batch_tokens=settings.batch_tokens(),
+        )
+    except ModelLoadError as error:
+        # The one line to look for when a function fails at init; the exception then stops the init.
+        log.critical("model failed to load: %s", error)
+        raise
     log.info(
         "model loaded",
         extra={
             "model_version": model.version,
+            "model_sha256": model.sha256,
+            "manifest_sha256": model.manifest_sha256,
+            "model_registry": model.registry["uri"] if model.registry else "repo",
             "load_ms": round((time.perf_counter() - started) * 1000, 1),
             "threads": model.threads,
         },

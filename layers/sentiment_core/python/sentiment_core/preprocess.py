@@ -23,6 +23,19 @@ _BR_TAG = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 
 
+# A character that is not whitespace, a control character, or a zero-width, bidi or other format mark.
+# One pattern for the check and for the OpenAPI document, so the two can never disagree.
+VISIBLE_CHARACTER = (
+    r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+_VISIBLE = re.compile(VISIBLE_CHARACTER)
+
+
+def has_visible_text(text: str) -> bool:
+    """False for a text of only whitespace, control or zero-width characters: nothing for the model."""
+    return _VISIBLE.search(text) is not None
+
+
 def clean_text(text: str) -> str:
     """Replace HTML line breaks by spaces and collapse whitespace."""
     return _WHITESPACE.sub(" ", _BR_TAG.sub(" ", text)).strip()

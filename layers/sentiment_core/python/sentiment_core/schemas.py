@@ -4,21 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from sentiment_core.preprocess import VISIBLE_CHARACTER, has_visible_text
 
 MAX_TEXT_CHARS = 20_000
 MAX_TEXTS_PER_PREDICT = 64
 MAX_TEXTS_PER_JOB = 1_000
 
+
+def _visible(text: str) -> str:
+    if not has_visible_text(text):
+        raise ValueError("String should have at least 1 visible character")
+    return text
+
+
 ReviewText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS),
-    Field(description=f"A review: 1 to {MAX_TEXT_CHARS:,} characters after trimming whitespace."),
+    AfterValidator(_visible),
+    Field(
+        description=f"A review: 1 to {MAX_TEXT_CHARS:,} characters after trimming whitespace, "
+        "not only control or zero-width characters.",
+        json_schema_extra={"pattern": VISIBLE_CHARACTER},
+    ),
 ]
 
 
+def _exactly_one_field(schema: dict) -> None:
+    """The document says what the validator enforces: exactly one of `text` and `texts`, never null."""
+    for name in ("text", "texts"):
+        prop = schema["properties"][name]
+        prop["anyOf"] = [s for s in prop["anyOf"] if s.get("type") != "null"]
+        prop.pop("default", None)
+    schema["minProperties"] = schema["maxProperties"] = 1
+
+
 class _TextsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_field)
 
     text: ReviewText | None = Field(None, description="One review. Give `text` or `texts`, not both.")
 
@@ -74,10 +97,21 @@ class PredictResponse(BaseModel):
     predictions: list[PredictionOut]
 
 
+class RegistryEntry(BaseModel):
+    uri: str = Field(description="s3://<bucket>/models/<name>/<version>/ the artifact was fetched from.")
+    version: str
+    manifest_sha256: str
+    approved: bool = Field(description="Fetched as the approved version (models/<name>/approved.json).")
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok"]
     model: ModelInfo
-    sha256: str
+    sha256: str = Field(description="sha256 of the served model.onnx.")
+    manifest_sha256: str = Field(description="sha256 of the artifact's manifest.json: its registry identity.")
+    registry: RegistryEntry | None = Field(
+        description="The registry entry the image was built from; null when built from the repo's copy."
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -52,6 +52,16 @@ def record_predictions(metrics: Metrics, model: SentimentModel, texts: list[str]
     return predictions
 
 
+def tag_invocation(metrics: Metrics, model: SentimentModel) -> None:
+    """Put the served artifact's sha256 on this invocation's EMF lines.
+
+    A property, not a dimension: `model_version` stays the only model dimension, so dashboards and
+    alarms keep their metric identities, while each metric line still names the exact artifact
+    (and through it the registry entry) in CloudWatch Logs.
+    """
+    metrics.add_metadata(key="model_sha256", value=model.sha256)
+
+
 _model_load_traced = False
 
 
@@ -91,6 +101,8 @@ def log_model_ready(logger: Logger, model: SentimentModel) -> None:
             "init_ms": process_age_ms(),
             "threads": model.threads,
             "model_sha256": model.sha256,
+            "manifest_sha256": model.manifest_sha256,
+            "model_registry": model.registry["uri"] if model.registry else "repo",
             **vars(model.load_timings),
         },
     )

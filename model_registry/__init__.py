@@ -1,0 +1,1 @@
+"""A versioned model registry in S3: publish, approve and fetch the serving artifact."""

@@ -1,0 +1,1 @@
+"""sentiment-score: the service's model on a laptop or an edge device, with no AWS."""

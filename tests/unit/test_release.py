@@ -1,0 +1,120 @@
+"""The release path's wiring: the image's model source, the deployed ImageUri, and `make deploy`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = cfn_yaml.load(str(REPO / "template.yaml"))
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/imdb-sentiment:0123456789abcdef0123456789abcdef01234567"
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_dockerfile_takes_the_model_from_the_repo_unless_told_otherwise():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert "ARG MODEL_SOURCE=layers/sentiment_model/model" in final_stage  # declared in the stage that copies
+    assert "COPY ${MODEL_SOURCE}/ /opt/model/" in final_stage
+    assert "ENV PYTHONPATH=/var/task:/opt/python \\\n    MODEL_DIR=/opt/model" in final_stage
+    # The build context admits the fetched registry model next to the repo's.
+    ignore = (REPO / ".dockerignore").read_text().splitlines()
+    assert {"!layers/sentiment_model/model/", "!build/registry-model/"} <= set(ignore)
+    # make fetch-model writes where the workflow's MODEL_SOURCE points.
+    assert "--dest build/registry-model" in (REPO / "Makefile").read_text()
+
+
+def test_image_functions_run_the_image_uri_parameter():
+    for name in ("ApiFunction", "WorkerFunction", "BatchFunction"):
+        assert TEMPLATE["Resources"][name]["Properties"]["ImageUri"] == {"Ref": "ImageUri"}, name
+
+
+@pytest.mark.parametrize(
+    "uri,ok",
+    [
+        (IMAGE, True),
+        (IMAGE + "@sha256:" + "a" * 64, True),
+        ("", True),  # sam build replaces ImageUri in its built template
+        ("imdb-sentiment:abc", False),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/imdb-sentiment:a b", False),
+        ("docker.io/library/python:3.12", False),
+    ],
+)
+def test_image_uri_parameter_pattern(uri, ok):
+    pattern = TEMPLATE["Parameters"]["ImageUri"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, uri)) is ok
+
+
+def test_stages_resolve_no_image_repositories():
+    # `make deploy` passes --image-repository, which SAM refuses together with resolve_image_repos.
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+    for stage in ("dev", "prod"):
+        assert "resolve_image_repos" not in config[stage]["deploy"]["parameters"], stage
+
+
+@pytest.mark.parametrize(
+    "stage,overrides", [("dev", "Stage=dev LogLevel=DEBUG"), ("prod", "Stage=prod LogLevel=INFO")]
+)
+def test_make_deploy_deploys_the_template_with_the_image_and_the_stage_parameters(stage, overrides):
+    result = make(
+        "-n",
+        "deploy",
+        f"STAGE={stage}",
+        f"IMAGE_URI={IMAGE}",
+        "ARTIFACTS_BUCKET=artifacts",
+        "CFN_EXECUTION_ROLE_ARN=arn:r",
+    )
+    assert result.returncode == 0, result.stderr
+    command = " ".join(result.stdout.split("\\\n"))
+    sam = re.search(r"\.tools/sam/bin/sam deploy .*", command).group(0)
+    args = sam.split()
+    assert args[args.index("--config-env") + 1] == stage
+    assert args[args.index("--template-file") + 1] == "template.yaml"  # never a stale `sam build` output
+    assert args[args.index("--image-repository") + 1] == IMAGE.split(":")[0]
+    assert args[args.index("--s3-bucket") + 1] == "artifacts"
+    assert args[args.index("--role-arn") + 1] == "arn:r"
+    assert {"--no-confirm-changeset", "--no-fail-on-empty-changeset"} <= set(args)
+    assert f"--parameter-overrides {overrides} ImageUri={IMAGE}" in sam
+
+
+@pytest.mark.parametrize(
+    "uri,message",
+    [("", "IMAGE_URI is required"), (IMAGE.rsplit(":", 1)[0] + ":latest", "never :latest")],
+)
+def test_make_deploy_refuses_a_missing_or_latest_image(uri, message):
+    result = make("deploy", f"IMAGE_URI={uri}", "ARTIFACTS_BUCKET=artifacts")
+    assert result.returncode == 2 and message in result.stdout
+    assert "sam deploy" not in result.stdout
+
+
+@pytest.mark.skipif(not (REPO / ".tools/sam/bin/sam").exists(), reason="SAM CLI not installed (make venv)")
+def test_make_deploy_needs_the_artifacts_bucket():
+    result = make("deploy", f"IMAGE_URI={IMAGE}", "ARTIFACTS_BUCKET=")
+    assert result.returncode == 2 and "ARTIFACTS_BUCKET is required" in result.stdout
+    assert "sam deploy" not in result.stdout
+
+
+def test_make_approve_model_needs_a_version():
+    result = make("approve-model")
+    assert result.returncode == 2 and "usage: make approve-model VERSION=" in result.stdout
+
+
+def test_make_smoke_needs_the_api_url():
+    result = make("smoke")
+    assert result.returncode == 2 and "usage: make smoke API_URL=" in result.stdout
+
+
+def test_make_model_info_names_the_artifact_in_the_image():
+    result = make("model-info")
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    manifest = (REPO / "layers/sentiment_model/model/manifest.json").read_text()
+    assert lines["model_sha256"] in manifest and lines["model_version"] in manifest
