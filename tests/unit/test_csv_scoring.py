@@ -105,3 +105,19 @@ def test_files_that_cannot_be_scored(data, problem):
 def test_requested_column_missing():
     with pytest.raises(NotScorable, match="requested text column 'body'"):
         score(b"id,text\n1,good\n", text_column="body")
+
+
+def test_quotes_doubled_only_after_the_sniffed_sample_still_parse():
+    # The sniffer sees no doubled quote in its sample and guesses that `""` is not an escape;
+    # the reader must still follow RFC 4180, or every later row with one splits at its commas.
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "text"])
+    writer.writerows(
+        [i, f"Review {i}, plain: good, fun, long enough to fill the sample. " * 20] for i in range(200)
+    )
+    writer.writerows([i, 'He said "awful", then "dull", and left.'] for i in range(200, 210))
+    summary, output = score(buffer.getvalue().encode())
+    rows = rows_of(output)
+    assert len(rows) == 211 and summary.rows_with_errors == 0
+    assert rows[-1][1] == 'He said "awful", then "dull", and left.'

@@ -66,22 +66,25 @@ def _check_head(head: bytes) -> None:
         ) from None
 
 
-def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """The sniffed dialect; where the sniffer is unsure or fooled by punctuation, the header decides."""
+def _sniff(sample: str) -> type[csv.Dialect]:
+    """RFC 4180 CSV with the sniffed delimiter; where the sniffer is unsure or fooled, the header decides.
+
+    Only the delimiter is taken from the sniffer: its guesses of quoting rules are unreliable (a
+    sample without a doubled quote makes it turn `""` escaping off, which splits rows at commas).
+    """
     header = sample.split("\n", 1)[0]
     try:
-        dialect = csv.Sniffer().sniff(sample[: sample.rfind("\n") + 1] or sample, delimiters=DELIMITERS)
-        if dialect.delimiter in header:
-            return dialect
+        delimiter = (
+            csv.Sniffer().sniff(sample[: sample.rfind("\n") + 1] or sample, delimiters=DELIMITERS).delimiter
+        )
     except csv.Error:
-        pass
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
-
-    class FromHeader(csv.excel):
+        delimiter = ""
+    if not delimiter or delimiter not in header:
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=counts.get)
         delimiter = best if counts[best] else ","
 
-    return FromHeader
+    return type("Sniffed", (csv.excel,), {"delimiter": delimiter})
 
 
 def _find_text_column(header: list[str], requested: str | None) -> int:
