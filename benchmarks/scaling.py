@@ -58,26 +58,22 @@ def plot(results: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (by_length, by_batch) = plt.subplots(1, 2, figsize=(11, 4.2))
+    panels = [  # axes, one line per value of `series`, x and y keys
+        (by_length, "batch", BATCHES, "tokens", "ms_per_review", "batch {}"),
+        (by_batch, "tokens", LENGTHS, "batch", "reviews_per_s", "{} tokens"),
+    ]
     for result in results:
         threads = result["threads"]
-        for batch in BATCHES:
-            points = [p for p in result["points"] if p["batch"] == batch]
-            by_length.plot(
-                [p["tokens"] for p in points],
-                [p["ms_per_review"] for p in points],
-                marker="o",
-                linestyle="-" if threads == 1 else "--",
-                label=f"batch {batch}, {threads} thread{'s' * (threads > 1)}",
-            )
-        for length in LENGTHS:
-            points = [p for p in result["points"] if p["tokens"] == length]
-            by_batch.plot(
-                [p["batch"] for p in points],
-                [p["reviews_per_s"] for p in points],
-                marker="o",
-                linestyle="-" if threads == 1 else "--",
-                label=f"{length} tokens, {threads} thread{'s' * (threads > 1)}",
-            )
+        for ax, series, values, x, y, name in panels:
+            for value in values:
+                points = [p for p in result["points"] if p[series] == value]
+                ax.plot(
+                    [p[x] for p in points],
+                    [p[y] for p in points],
+                    marker="o",
+                    linestyle="-" if threads == 1 else "--",
+                    label=f"{name.format(value)}, {threads} thread{'s' * (threads > 1)}",
+                )
     by_length.set(xlabel="tokens per review", ylabel="ms per review", title="Time grows with length")
     by_length.set_xscale("log", base=2)
     by_length.set_xticks(LENGTHS, [str(n) for n in LENGTHS])
