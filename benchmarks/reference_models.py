@@ -12,7 +12,7 @@ from pathlib import Path
 
 from model_export import settings as pipeline
 from model_export.data import load_reviews, train_validation_split
-from model_export.export import export_onnx, optimize_onnx
+from model_export.export import export_fused
 from model_export.modeling import base_model_path
 from sentiment_core.preprocess import clean_text
 
@@ -40,15 +40,7 @@ def fp32_onnx() -> tuple[Path, str]:
     model, source = pytorch_model(attn_implementation="eager")
     optimized = BENCH_DIR / "fp32.opt.onnx"
     if not optimized.is_file():
-        config = model.config
-        export_onnx(model, BENCH_DIR / "fp32.onnx")
-        optimize_onnx(
-            BENCH_DIR / "fp32.onnx",
-            optimized,
-            config.num_attention_heads,
-            config.hidden_size,
-            config.num_hidden_layers,
-        )
+        export_fused(model, BENCH_DIR / "fp32.onnx", optimized)
     return optimized, source
 
 

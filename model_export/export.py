@@ -52,6 +52,13 @@ def optimize_onnx(src: Path, dst: Path, num_heads: int, hidden_size: int, num_la
     return fused
 
 
+def export_fused(model: torch.nn.Module, raw: Path, fused: Path) -> dict[str, int]:
+    """Export `model` (loaded with eager attention) to `raw`, and its fused graph to `fused`."""
+    export_onnx(model, raw)
+    config = model.config
+    return optimize_onnx(raw, fused, config.num_attention_heads, config.hidden_size, config.num_hidden_layers)
+
+
 def session(path: Path, threads: int = 1) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -83,15 +90,8 @@ def export(force: bool = False) -> Path:
     model = AutoModelForSequenceClassification.from_pretrained(
         settings.TRAINED_DIR / "best", attn_implementation="eager"
     ).eval()
-    export_onnx(model, settings.ONNX_FP32)
+    fused = export_fused(model, settings.ONNX_FP32, settings.ONNX_FP32_OPTIMIZED)
     config = model.config
-    fused = optimize_onnx(
-        settings.ONNX_FP32,
-        settings.ONNX_FP32_OPTIMIZED,
-        config.num_attention_heads,
-        config.hidden_size,
-        config.num_hidden_layers,
-    )
     checks = {
         f"{name}_b{b}_l{n}": max_logit_diff(model, path, b, n, config.vocab_size)
         for name, path in [("fp32", settings.ONNX_FP32), ("fp32_optimized", settings.ONNX_FP32_OPTIMIZED)]

@@ -113,8 +113,9 @@ def sensitivity(
     """Mean |logit change| from quantizing each node alone; cached, since it is the slow part."""
     cache = settings.QUANT_DIR / f"sensitivity-{'per_channel' if per_channel else 'per_tensor'}.json"
     source = sha256_file(src)
-    if cache.exists() and json.loads(cache.read_text())["source_sha256"] == source:
-        return json.loads(cache.read_text())["error"]
+    cached = json.loads(cache.read_text()) if cache.exists() else {}
+    if cached.get("source_sha256") == source:
+        return cached["error"]
     nodes = quantizable_nodes(src)
     probe = settings.QUANT_DIR / "probe.onnx"
     error = {}

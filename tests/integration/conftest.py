@@ -38,18 +38,23 @@ def _drain(stream, lines: list[str]) -> None:
         lines.append(line)
 
 
-@pytest.fixture(scope="session")
-def local_run():
-    port, aws_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "LOCAL_AWS_PORT": str(aws_port), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
+def spawn_local_run(port: int, aws_port: int, **env: str) -> subprocess.Popen:
+    """`python -m local_run` (what `make run` starts) on these ports; its output piped as text."""
+    ports = {"PORT": str(port), "LOCAL_AWS_PORT": str(aws_port)}
+    return subprocess.Popen(
         [sys.executable, "-m", "local_run"],
         cwd=REPO,
-        env=env,
+        env={**os.environ, **ports, "PYTHONUNBUFFERED": "1", **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.fixture(scope="session")
+def local_run():
+    port, aws_port = free_port(), free_port()
+    process = spawn_local_run(port, aws_port)
     output: list[str] = []
     reader = threading.Thread(target=_drain, args=(process.stdout, output), daemon=True)
     reader.start()

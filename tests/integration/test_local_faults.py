@@ -4,17 +4,14 @@ corrupt model artifact. None of them may hang the service or make it claim to be
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 
 import requests
 
 from sentiment_core import settings
-from tests.integration.conftest import REPO, free_port
+from tests.integration.conftest import free_port, spawn_local_run
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's request quota, which the local run applies too
 
@@ -73,14 +70,7 @@ def test_a_corrupt_model_stops_the_run_at_init_and_health_never_answers(tmp_path
         f.seek(8192)
         f.write(b"\x00\xff\x00\xff")
     port = free_port()
-    env = {**os.environ, "MODEL_DIR": str(artifact), "PORT": str(port), "LOCAL_AWS_PORT": str(free_port())}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_run"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = spawn_local_run(port, free_port(), MODEL_DIR=str(artifact))
     answered = []
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
@@ -90,7 +80,7 @@ def test_a_corrupt_model_stops_the_run_at_init_and_health_never_answers(tmp_path
             time.sleep(0.2)
     if process.poll() is None:
         process.kill()
-    output = process.communicate(timeout=30)[0].decode()
+    output = process.communicate(timeout=30)[0]
     assert process.returncode not in (0, None)
     assert answered == []  # nothing ever said healthy
     assert "model failed to load: sha256 of model.onnx does not match the manifest" in output

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from model_export.export import export_onnx, optimize_onnx, session
+from model_export.export import export_fused, session
 from model_export.quantize import quantize_model
 
 HEADS, HIDDEN, VOCAB = 4, 32, 120
@@ -30,8 +30,7 @@ def tiny(tmp_path_factory):
     with torch.no_grad():  # give the head real margins, so label agreement is a meaningful check
         model.classifier.weight.normal_(0, 3.0)
     out = tmp_path_factory.mktemp("tiny")
-    export_onnx(model, out / "fp32.onnx")
-    optimize_onnx(out / "fp32.onnx", out / "opt.onnx", HEADS, HIDDEN, num_layers=2)
+    export_fused(model, out / "fp32.onnx", out / "opt.onnx")
     quantize_model(out / "opt.onnx", out / "int8.onnx", per_channel=True)
     return model, out
 
