@@ -1,17 +1,15 @@
 """sentiment-score: score reviews with the service's model and rules, offline.
 
-  sentiment-score "The movie was amazing!" "A waste of two hours."   one JSON line per text
-  sentiment-score - < reviews.txt                                    one JSON line per input line
-  sentiment-score --csv reviews.csv [--out scored.csv] [--text-column comment]
-
-The CSV path is the batch function's (sentiment_core.csv_scoring): the same delimiter sniffing,
-text column rules and per-row errors, exactly one output row per input row, and a summary JSON
-written after the scored CSV. Nothing here talks to AWS.
+The CSV path is the batch function's (sentiment_core.csv_scoring); arguments.py says what the
+command line means. Nothing here talks to AWS.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import csv
+import gzip
+import io
 import itertools
 import json
 import os
@@ -19,43 +17,18 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, BinaryIO
 
 from tqdm import tqdm
 
+from sentiment_cli.arguments import Request, default_out, parse
 from sentiment_core import settings
-from sentiment_core.csv_scoring import CHUNK_ROWS, NotScorable, _row_error, score_csv
-from sentiment_core.model import ModelLoadError, Prediction, SentimentModel
+from sentiment_core.csv_scoring import CHUNK_ROWS, OUTPUT_COLUMNS, NotScorable, _row_error, score_csv
+from sentiment_core.model import ModelLoadError, SentimentModel
 from sentiment_core.responses import prediction_out
 
 EXIT_OK, EXIT_FAILED = 0, 1  # argparse exits 2 on a usage error
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sentiment-score",
-        description="Score movie reviews with the IMDB sentiment model, offline.",
-        epilog=__doc__.split("\n\n")[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "texts", nargs="*", metavar="TEXT", help="reviews to score; '-' reads lines from stdin"
-    )
-    parser.add_argument("--csv", metavar="IN.csv", help="score a CSV file ('-': stdin) to a scored CSV")
-    parser.add_argument("--out", metavar="OUT.csv", help="scored CSV (default: IN.scored.csv; '-': stdout)")
-    parser.add_argument("--summary", metavar="FILE", help="summary JSON (default: OUT.summary.json)")
-    parser.add_argument("--text-column", help="the text column, when it is not 'text' or 'review'")
-    parser.add_argument(
-        "--model-dir", type=Path, help="model artifact (default: $MODEL_DIR, else the repo's model)"
-    )
-    parser.add_argument("--threads", type=int, help="inference threads (default: the usable cores)")
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bar on stderr (default: when stderr is a terminal)",
-    )
-    return parser
+TEXT_CSV_COLUMNS = ("text", *OUTPUT_COLUMNS)
 
 
 def load_model(model_dir: Path | None, threads: int | None) -> SentimentModel:
@@ -68,28 +41,54 @@ def load_model(model_dir: Path | None, threads: int | None) -> SentimentModel:
     )
 
 
-def _prediction_line(prediction: Prediction) -> str:
-    return json.dumps(prediction_out(prediction).model_dump())
+@contextlib.contextmanager
+def staged_output(out: str) -> Iterator[BinaryIO]:
+    """A byte sink for `out` ('-': stdout). A file appears whole, by rename, or not at all."""
+    if out == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(out)
+    fd, staged = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            yield sink
+        os.replace(staged, target)
+    finally:
+        if os.path.exists(staged):
+            os.unlink(staged)
 
 
-def score_texts(model: SentimentModel, texts: Iterable[str], out: TextIO, progress: bool | None) -> int:
-    """One JSON line per text, in order; a text the batch rules reject gets {"error": ...} instead.
+def text_results(model: SentimentModel, texts: Iterable[str], progress: bool | None) -> Iterator[tuple]:
+    """(text, prediction dict or None, error) per text, in order, under the batch function's row rules.
 
-    Texts are scored a chunk at a time (length-sorted inside it, as in the batch function), so a
-    long stdin stream needs no more memory than one chunk.
+    Scored a chunk at a time (length-sorted inside it, as in the batch function), so a long stdin
+    stream needs no more memory than one chunk; one at a time when a person is typing.
     """
-    count = 0
     with tqdm(desc="scoring", unit=" texts", disable=_disabled(progress), file=sys.stderr) as bar:
         for chunk in _chunks(texts, 1 if _interactive() else CHUNK_ROWS):
-            errors = [_row_error([text], 0, 1) for text in chunk]  # the batch rules, a text as a 1-field row
-            scorable = [text for text, error in zip(chunk, errors, strict=True) if not error]
-            predictions = iter(model.predict(scorable))
-            for error in errors:
-                out.write(json.dumps({"error": error}) if error else _prediction_line(next(predictions)))
-                out.write("\n")
-            out.flush()
-            count += len(chunk)
+            errors = [_row_error([text], 0, 1) for text in chunk]  # a text as a 1-field row
+            predictions = iter(model.predict([t for t, e in zip(chunk, errors, strict=True) if not e]))
+            for text, error in zip(chunk, errors, strict=True):
+                yield text, None if error else prediction_out(next(predictions)).model_dump(), error
             bar.update(len(chunk))
+
+
+def write_text_results(results: Iterable[tuple], sink: BinaryIO, fmt: str) -> int:
+    out = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(out, lineterminator="\r\n") if fmt == "csv" else None
+    if writer:
+        writer.writerow(TEXT_CSV_COLUMNS)
+    count = 0
+    for text, prediction, error in results:
+        if writer:
+            score = f"{prediction['score']:.6f}" if prediction else ""
+            writer.writerow([text, prediction["label"] if prediction else "", score, error])
+        else:
+            out.write(json.dumps(prediction or {"error": error}) + "\n")
+        out.flush()  # a line out per line in, as it is scored
+        count += 1
+    out.detach()
     return count
 
 
@@ -125,61 +124,66 @@ class _Counting:
         return data
 
 
-def score_csv_file(
-    model: SentimentModel,
-    source: str,
-    out: str | None,
-    summary_path: str | None,
-    text_column: str | None,
-    progress: bool | None,
-) -> int:
-    """Score a CSV as the batch function does: the scored CSV appears whole or not at all, then a summary."""
+def csv_to_jsonl(scored: IO[bytes], delimiter: str, sink: BinaryIO) -> None:
+    """The scored CSV as JSON lines: the input's columns, then label, score (a number) and error."""
+    reader = csv.reader(io.TextIOWrapper(scored, encoding="utf-8-sig", newline=""), delimiter=delimiter)
+    header = next(reader)
+    width = len(header)
+    for row in reader:
+        record: dict = dict(zip(header, row[:width], strict=True))
+        record["label"] = record["label"] or None
+        record["score"] = float(record["score"]) if record["score"] else None
+        record["error"] = record["error"] or None
+        if row[width:]:
+            record["extra_fields"] = row[width:]  # a long row's surplus, kept as the CSV keeps it
+        sink.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+
+
+def score_csv_file(model: SentimentModel, request: Request, progress: bool | None) -> int:
+    """Score a CSV as the batch function does; the output appears whole or not at all, then a summary."""
+    source = request.source or "-"
+    out = request.out or default_out(source, request.format)
     to_stdout = out == "-"
-    if out is None:
-        out = "-" if source == "-" else str(Path(source).with_suffix("")) + ".scored.csv"
-        to_stdout = out == "-"
+    summary_path = request.summary
     if summary_path is None and not to_stdout:
         summary_path = str(Path(out).with_suffix("")) + ".summary.json"
 
     raw = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115 - closed below
     total = None if source == "-" else os.fstat(raw.fileno()).st_size
-    staged = None
     try:
-        if to_stdout:
-            sink = sys.stdout.buffer
-        else:
-            # Staged beside the target and renamed at the end: a failed run leaves no partial file.
-            target = Path(out)
-            fd, staged = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            sink = os.fdopen(fd, "wb")
-        with tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            desc=Path(source).name if source != "-" else "stdin",
-            disable=_disabled(progress),
-            file=sys.stderr,
-        ) as bar:
+        with (
+            tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=Path(source).name if source != "-" else "stdin",
+                disable=_disabled(progress),
+                file=sys.stderr,
+            ) as bar,
+            staged_output(out) as sink,
+            tempfile.TemporaryFile() if request.format == "jsonl" else contextlib.nullcontext(sink) as scored,
+        ):
+            counted = _Counting(raw, bar.update)  # compressed bytes for a .gz: the file's own size
+            reader = gzip.GzipFile(fileobj=counted) if source.lower().endswith(".gz") else counted
             summary = score_csv(
-                _Counting(raw, bar.update),
-                sink,
+                reader,
+                scored,
                 model,
-                text_column,
+                request.text_column,
                 progress=lambda rows: bar.set_postfix(rows=rows, refresh=False),
             )
-        sink.flush()
-        if staged:
-            sink.close()
-            os.replace(staged, out)
-            staged = None
+            if scored is not sink:
+                scored.seek(0)
+                csv_to_jsonl(scored, summary.delimiter, sink)
     except NotScorable as problem:
         print(f"sentiment-score: {source} not scored: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    except (gzip.BadGzipFile, EOFError) as problem:
+        print(f"sentiment-score: {source} not scored: not a complete gzip file ({problem})", file=sys.stderr)
         return EXIT_FAILED
     finally:
         if source != "-":
             raw.close()
-        if staged:
-            os.unlink(staged)
 
     document = {"source": source, "output": out, **summary.as_dict()}
     if summary_path:
@@ -196,26 +200,16 @@ def score_csv_file(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if bool(args.csv) == bool(args.texts):
-        parser.error("give texts to score, '-' for stdin lines, or --csv FILE (one of them)")
-    if args.texts and (args.out or args.summary or args.text_column):
-        parser.error("--out, --summary and --text-column go with --csv")
-    if args.csv and args.csv != "-" and not Path(args.csv).is_file():
-        parser.error(f"no such file: {args.csv}")
-    for path in (args.out, args.summary):
-        if path and path != "-" and not Path(path).parent.is_dir():
-            parser.error(f"no such directory for {path}")
-
+    args, request = parse(argv)
     try:
         model = load_model(args.model_dir, args.threads)
     except ModelLoadError as error:
         print(f"sentiment-score: the model did not load: {error}", file=sys.stderr)
         return EXIT_FAILED
 
-    if args.csv:
-        return score_csv_file(model, args.csv, args.out, args.summary, args.text_column, args.progress)
-    texts = _stdin_lines() if args.texts == ["-"] else iter(args.texts)
-    score_texts(model, texts, sys.stdout, args.progress)
+    if request.source:
+        return score_csv_file(model, request, args.progress)
+    texts = iter(request.texts) if request.texts else _stdin_lines()
+    with staged_output(request.out or "-") as sink:
+        write_text_results(text_results(model, texts, args.progress), sink, request.format)
     return EXIT_OK

@@ -157,7 +157,8 @@ def test_usage_errors(tmp_path, capsys):
     for argv in (
         [],
         ["text", "--csv", "x.csv"],
-        ["text", "--out", "o.csv"],
+        ["text", "--summary", "s.json"],
+        ["-", "text"],
         ["--csv", str(tmp_path / "no.csv")],
     ):
         with pytest.raises(SystemExit) as exit_:
@@ -168,10 +169,104 @@ def test_usage_errors(tmp_path, capsys):
     assert "model did not load" in capsys.readouterr().err
 
 
-def test_python_m_reads_stdin_and_needs_no_aws():
+@pytest.mark.parametrize("name", ["reviews.csv", "data/reviews.csv.gz", "notes.txt", "./x", "10/10"])
+def test_a_missing_file_name_is_an_error_not_a_review(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main([name])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"no such file: {name}" in err and "--text" in err
+    assert main(["--text", name]) == 0  # the way to score it as a review anyway
+    assert json.loads(capsys.readouterr().out)["label"] in ("positive", "negative")
+
+
+def test_an_existing_file_that_is_not_a_csv_is_an_error(tmp_path, capsys):
+    notes = tmp_path / "reviews.txt"
+    notes.write_text(f"{GOOD}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(notes)])
+    assert exit_.value.code == 2
+    assert f"sentiment-score - < {notes}" in capsys.readouterr().err
+    csv_file = tmp_path / "a.csv"
+    csv_file.write_text("text\nfine\n")
+    with pytest.raises(SystemExit):
+        main([str(csv_file), GOOD])  # a file among texts is never scored as a text
+    assert "is a file, not a review" in capsys.readouterr().err
+
+
+def test_help_shows_the_common_forms_first():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert (
+        lines[0]
+        == "usage: sentiment-score REVIEWS.csv [-o SCORED.csv] [--format csv|jsonl] [--text-column NAME]"
+    )
+    assert "sentiment-score - < reviews.txt" in lines[2]
+
+
+def test_file_argument_with_dash_o(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(f"id,review\n1,{GOOD}\n2,{BAD}\n3,\n")
+    result = run_cli(str(source), "-o", str(tmp_path / "out.csv"), "--no-progress")
+    assert result.returncode == 0, result.stderr.decode()
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [(r["id"], r["label"], r["error"]) for r in rows] == [
+        ("1", "positive", ""),
+        ("2", "negative", ""),
+        ("3", "", "empty text"),
+    ]
+    assert json.loads((tmp_path / "out.summary.json").read_text())["rows"] == 3
+
+
+def test_gzipped_csv_and_jsonl_output(tmp_path, capsys):
+    source = tmp_path / "reviews.csv.gz"
+    source.write_bytes(gzip.compress(f"review;stars\n{GOOD};5\n{BAD};1\n;;x\n".encode()))
+    assert main([str(source), "--format", "jsonl", "--no-progress"]) == 0
+    out = tmp_path / "reviews.scored.jsonl"
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["review"][:6], r["label"], r["error"]) for r in records] == [
+        (GOOD[:6], "positive", None),
+        (BAD[:6], "negative", None),
+        ("", None, "row has 3 fields, the header has 2"),
+    ]
+    assert isinstance(records[0]["score"], float) and records[2]["extra_fields"] == ["x"]
+    assert json.loads(capsys.readouterr().out)["output"] == str(out)
+    assert json.loads((tmp_path / "reviews.scored.summary.json").read_text())["scored"] == 2
+
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(source.read_bytes()[:-12])
+    assert main([str(broken), "-o", str(tmp_path / "b.csv"), "--no-progress"]) == 1
+    assert "not a complete gzip file" in capsys.readouterr().err
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_texts_as_csv_to_a_file(tmp_path, capsys):
+    out = tmp_path / "texts.csv"
+    assert main([GOOD, "--text", "   ", "-o", str(out), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["text"], r["label"], r["error"]) for r in rows] == [
+        ("   ", "", "empty row"),
+        (GOOD, "positive", ""),
+    ]
+    assert capsys.readouterr().out == ""
+
+
+def test_python_m_reads_stdin_and_needs_no_aws(tmp_path):
     # No credentials, no region and an endpoint that does not answer: nothing may reach for AWS.
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
-    result = run_cli("-", stdin=f"{GOOD}\n{BAD}\n".encode(), env=env)
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text(f"{GOOD}\n{BAD}\n")
+    with reviews.open("rb") as stdin:  # sentiment-score - < reviews.txt
+        result = subprocess.run(
+            [sys.executable, "-m", "sentiment_cli", "-"],
+            cwd=REPO,
+            stdin=stdin,
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, **env},
+        )
     assert result.returncode == 0, result.stderr.decode()
     assert [json.loads(line)["label"] for line in result.stdout.decode().splitlines()] == [
         "positive",
@@ -213,4 +308,4 @@ def test_the_project_installs_the_command():
     if not command.exists():
         pytest.skip("the project is not installed in this environment (make venv installs it)")
     result = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "--csv" in result.stdout
+    assert result.returncode == 0 and "REVIEWS.csv" in result.stdout
