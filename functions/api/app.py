@@ -1,4 +1,4 @@
-"""The HTTP API: POST /predict, GET /health, GET /openapi.json, and the async jobs (jobs.py)."""
+"""The HTTP API: POST /predict, GET /health, GET /openapi.json, GET /docs (docs.py), jobs (jobs.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import body, jobs
+from functions.api import body, docs, jobs
+from functions.api.cors import cors_config
 from functions.api.errors import documented_errors, error_response
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
@@ -24,13 +25,17 @@ from sentiment_core.telemetry import log_model_ready, record_predictions, tag_in
 logger = Logger(service="api")
 tracer = Tracer(service="api")
 metrics = Metrics(service="api")
-app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=body.parse_json)
+app = APIGatewayHttpResolver(
+    enable_validation=True, json_body_deserializer=body.parse_json, cors=cors_config()
+)
 app.include_router(jobs.router)
 
 model = get_model()  # at init: the first request pays nothing, a broken artifact fails the deployment hook
 metrics.set_default_dimensions(model_version=model.version)
 logger.append_keys(model_version=model.version)
 log_model_ready(logger, model)
+app.configure_openapi(title="IMDB sentiment API", version=model.version)  # /openapi.json and /docs
+docs.enable(app)
 
 
 def _error(status: HTTPStatus, message: str, details: list[ErrorDetail] | None = None) -> Response:
@@ -111,7 +116,7 @@ def health():  # not annotated: answers either HealthResponse or ErrorResponse (
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
 def openapi() -> dict:
-    schema = app.get_openapi_schema(title="IMDB sentiment API", version=model.version)
+    schema = app.get_openapi_schema()
     return schema.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 

@@ -1,0 +1,82 @@
+"""GET /docs: Powertools' Swagger UI, with its JavaScript and CSS served by this API.
+
+The assets are the copies the aws-lambda-powertools package ships, served under /docs/ rather than
+inlined or fetched from a CDN: the page works where the browser has no internet, and a
+Content-Security-Policy of the API's own origin (plus the hash of Powertools' one inline start-up
+script) covers it. None of these routes is in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+DOCS_PATH = "/docs"
+ASSETS = {"swagger-ui-bundle.min.js": "text/javascript", "swagger-ui.min.css": "text/css"}
+# The package's assets change only with its version, which ships in a new image: a day is safe.
+ASSET_CACHE_CONTROL = "public, max-age=86400"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+@functools.cache
+def asset(name: str) -> str:
+    return (Path(swagger_ui.__file__).parent / name).read_text(encoding="utf-8")
+
+
+def content_security_policy(html: str) -> str:
+    """Only this origin; the inline start-up script is allowed by its hash, nothing else inline."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        "default-src 'self'; "
+        f"script-src 'self' {hashes}; "
+        "style-src 'self'; "
+        "img-src 'self' data:; "  # the UI's icons are data: URIs inside its own CSS
+        "connect-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+    )
+
+
+def _with_security_headers(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    response = next_middleware(app)
+    if isinstance(response.body, str) and response.body.lstrip().startswith("<!DOCTYPE html>"):
+        response.headers["Content-Security-Policy"] = content_security_policy(response.body)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def enable(app: APIGatewayHttpResolver) -> None:
+    """Serve the Swagger UI for app's OpenAPI document (title and version from configure_openapi)."""
+    # Relative to the page, so the links hold under a stage or a custom domain's base path too.
+    app.enable_swagger(
+        path=DOCS_PATH,
+        swagger_base_url=DOCS_PATH.lstrip("/"),
+        middlewares=[_with_security_headers],
+        compress=True,
+    )
+    for name, content_type in ASSETS.items():
+        app.get(
+            f"{DOCS_PATH}/{name}", include_in_schema=False, compress=True, cache_control=ASSET_CACHE_CONTROL
+        )(_asset_route(name, content_type))
+
+
+def _asset_route(name: str, content_type: str):
+    # No parameters and no return annotation: the resolver's validation would read them as the API's.
+    def serve():
+        return Response(
+            status_code=200,
+            content_type=content_type,
+            body=asset(name),
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
+
+    return serve
