@@ -80,7 +80,7 @@ class LocalStack:
         aws = f"aws --endpoint-url {self.endpoint}"
         return "\n".join(
             [
-                f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json)",
+                f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json, Swagger UI: {url}/docs)",
                 f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB; any credentials)",
                 f"bucket       {r.bucket}   (CSV in: incoming/, results: scored/)",
                 f"queues       jobs: {r.jobs_queue_url}",
