@@ -46,6 +46,8 @@ def test_image_functions_run_the_image_uri_parameter():
         ("imdb-sentiment:abc", False),
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/imdb-sentiment:a b", False),
         ("docker.io/library/python:3.12", False),
+        ("localhost/imdb-sentiment:amd64", True),  # make local-image, for sam local only
+        ("localhost/imdb-sentiment", False),
     ],
 )
 def test_image_uri_parameter_pattern(uri, ok):

@@ -31,11 +31,12 @@ def test_sam_validate(args):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_functions_are_arm64_images_with_alias():
+def test_functions_are_images_of_one_architecture_with_alias():
     functions = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
     functions.pop("PreTrafficHookFunction")  # a few lines of boto3, packaged as a zip
     assert set(functions) == {"ApiFunction", "WorkerFunction", "BatchFunction"}
-    assert TEMPLATE["Globals"]["Function"]["Architectures"] == ["arm64"]
+    assert TEMPLATE["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
+    assert TEMPLATE["Parameters"]["Architecture"]["Default"] == "arm64"  # x86_64 only for sam local
     for name, function in functions.items():
         props = function["Properties"]
         assert props["PackageType"] == "Image", name
