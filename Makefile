@@ -2,7 +2,11 @@
 # make test   lint, unit and end-to-end tests, template validation
 # make model  train, export, quantize and evaluate the model (about 90 minutes on 2 CPU cores)
 # make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 10 minutes)
-# make test-container  build the image for amd64 and arm64 and run it under the Lambda emulator (root, Debian)
+# make test-container  build the image for amd64 and arm64, run it under the Lambda emulator and sam local (root, Debian)
+# make local-image     the image for this machine's CPU, for sam local (podman; root, Debian)
+# make local-invoke FUNCTION=Api EVENT=events/api_predict_one.json   sam local invoke against that image
+# make local-api [PORT=3000]   sam local start-api against that image
+# make browser         Debian's chromium and chromium-driver, for the Swagger UI test (root; make test runs it)
 # make publish-model | approve-model VERSION=x | fetch-model [VERSION=x] | list-models   the model registry
 #                      in S3 (ARTIFACTS_BUCKET=<the pipeline stack's ArtifactsBucketName>)
 # make image IMAGE_URI=... [PUSH=1] [MODEL_SOURCE=build/registry-model]   the arm64 image (docker buildx)
@@ -19,8 +23,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: venv run test lint model model-train model-export model-quantize model-evaluate validate bench \
-	test-container clean sam-cli publish-model approve-model fetch-model list-models model-info image \
-	check-image-uri deploy stack-output smoke image-scan
+	test-container local-image local-invoke local-api browser clean sam-cli publish-model approve-model \
+	fetch-model list-models model-info image check-image-uri deploy stack-output smoke image-scan
 
 venv: $(STAMP) $(SAM)
 
@@ -51,8 +55,17 @@ validate: venv
 	$(SAM) validate --lint --region us-east-1
 	$(VENV)/bin/cfn-lint pipeline/bootstrap.yaml
 
-test: lint validate
+test: lint validate browser
 	$(PY) -m pytest
+
+# The Swagger UI test's browser. Installed where this runs as root with apt (CI, these machines);
+# elsewhere the test says it was skipped and why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else echo "chromium and chromium-driver are not installed (root and apt-get install them): the browser test will skip"; fi
 
 model: venv
 	$(PY) -m model_export all
@@ -65,6 +78,18 @@ bench: venv
 
 test-container: venv
 	container/test-container.sh
+
+# sam local needs the image for this machine's CPU: the arm64 image crashes under emulation on x86_64.
+FUNCTION ?= Api
+EVENT ?= events/api_predict_one.json
+local-image: venv
+	container/build-images.sh
+
+local-invoke: venv
+	$(PY) -m container.sam_local invoke $(FUNCTION) $(EVENT)
+
+local-api: venv
+	$(PY) -m container.sam_local start-api --port $${PORT:-3000}
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache
