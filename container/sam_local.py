@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import socket
@@ -66,6 +67,33 @@ def sam_options(template: Path | None = None) -> list[str]:
     return options + (["--template", str(template)] if template else [])
 
 
+def env_vars_file(extra: dict[str, str] | None = None) -> Path:
+    """SAM's --env-vars file: the template's variables that refer to a parameter, at its default.
+
+    SAM resolves no intrinsic function in a variable and passes an empty string instead, which
+    breaks LOW_CONFIDENCE_THRESHOLD and friends; `extra` adds or replaces values (the local AWS).
+    """
+    from cfnlint.decode import cfn_yaml
+
+    template = cfn_yaml.load(str(REPO / "template.yaml"))
+    parameters = template["Parameters"]
+    declared = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            declared.update(resource["Properties"].get("Environment", {}).get("Variables", {}))
+    values = {
+        name: str(parameters[value["Ref"]]["Default"])
+        for name, value in declared.items()
+        if isinstance(value, dict)
+        and value.get("Ref") in parameters
+        and "Default" in parameters[value["Ref"]]
+    }
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / "sam-local-env.json"
+    path.write_text(json.dumps({"Parameters": {**values, **(extra or {})}}, indent=2))
+    return path
+
+
 def sam_env(docker_host: str) -> dict[str, str]:
     # Credentials only so that SAM's session has some to hand the function; nothing here calls AWS.
     return {
@@ -80,13 +108,14 @@ def sam_env(docker_host: str) -> dict[str, str]:
 def run_invoke(function: str, event: str) -> int:
     with docker_api(WORK) as docker_host:
         command = [str(SAM), "local", "invoke", f"{function}Function", "--event", event, *sam_options()]
+        command += ["--env-vars", str(env_vars_file())]
         return subprocess.run(command, cwd=REPO, env=sam_env(docker_host), check=False).returncode
 
 
 def run_start_api(port: int) -> int:
     with docker_api(WORK) as docker_host:
         command = [str(SAM), "local", "start-api", "--port", str(port), *sam_options()]
-        command += ["--warm-containers", "LAZY"]  # the model loads once, at the first request
+        command += ["--env-vars", str(env_vars_file()), "--warm-containers", "LAZY"]  # model loads once
         try:
             return subprocess.run(command, cwd=REPO, env=sam_env(docker_host), check=False).returncode
         except KeyboardInterrupt:
@@ -104,6 +133,7 @@ def local_aws(port: int):
     from local_run.resources import create_resources
     from sentiment_core.jobs import JobStore
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     server = ThreadedMotoServer(ip_address="0.0.0.0", port=port, verbose=False)  # containers reach it
     server.start()
     os.environ.update(
@@ -132,6 +162,18 @@ def local_aws(port: int):
         },
     )
     return server, resources, job
+
+
+def bridge_gateway() -> str:
+    """This machine as SAM's containers see it. An address, not podman's host.containers.internal:
+    moto would read that host name as an S3 virtual-host bucket ("host")."""
+    out = podman_output("network", "inspect", "podman", "--format", "{{range .Subnets}}{{.Gateway}}{{end}}")
+    return out.strip() or "10.88.0.1"
+
+
+def podman_output(*args: str) -> str:
+    env = {**os.environ, "CONTAINERS_CONF": str(REPO / "container" / "containers.conf")}
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=True, env=env).stdout
 
 
 def template_with_endpoint(endpoint: str) -> Path:
@@ -163,7 +205,7 @@ def invoke_json(docker_host: str, template: Path, env_file: Path, function: str,
 def check_start_api(docker_host: str) -> dict:
     port = free_port()
     command = [str(SAM), "local", "start-api", "--port", str(port), "--host", "127.0.0.1", *sam_options()]
-    command += ["--warm-containers", "LAZY"]
+    command += ["--env-vars", str(env_vars_file()), "--warm-containers", "LAZY"]
     log = open(WORK / "sam-local-start-api.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         command, cwd=REPO, env=sam_env(docker_host), stdout=log, stderr=subprocess.STDOUT
@@ -225,11 +267,9 @@ def run_check() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     aws_port = free_port()
     server, resources, job = local_aws(aws_port)
-    # What a container sees of this machine: podman names it host.containers.internal.
-    endpoint = f"http://host.containers.internal:{aws_port}"
+    endpoint = f"http://{bridge_gateway()}:{aws_port}"
     template = template_with_endpoint(endpoint)
-    env_file = WORK / "sam-local-env.json"
-    env_file.write_text(json.dumps({"Parameters": {**resources.environment(), "AWS_ENDPOINT_URL": endpoint}}))
+    env_file = env_vars_file({**resources.environment(), "AWS_ENDPOINT_URL": endpoint})
     report: dict = {"image": local_image(), "architecture": host_architecture()[1]}
     try:
         with docker_api(WORK) as docker_host:

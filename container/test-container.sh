@@ -1,68 +1,24 @@
 #!/usr/bin/env bash
-# Build the function image for amd64 and arm64 and run each under the real Lambda
-# Runtime Interface Emulator. What it needs comes from Debian's packages; the base
-# images are built from Debian (no registry is reachable); reruns reuse what is built.
+# Build the function image for amd64 and arm64 (container/build-images.sh) and run each under the
+# real Lambda Runtime Interface Emulator; then `sam local invoke` of each function with its events/
+# file and a `sam local start-api` answering curl, against the image for this machine's CPU, through
+# podman's Docker API (container/sam_local.py). Reruns reuse what is built.
 #
 #   container/test-container.sh            (make test-container)
 #   ARCHES="arm64" container/test-container.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ARCHES=${ARCHES:-"amd64 arm64"}
+export ARCHES=${ARCHES:-"amd64 arm64"}
 WORK=${CONTAINER_WORK_DIR:-build/container}
 RIE_DIR=$(ls -d .tools/sam/lib/python3*/site-packages/samcli/local/rapid)
-mkdir -p "$WORK"
-export CONTAINERS_CONF="$PWD/container/containers.conf"
+case "$(uname -m)" in x86_64) HOST_ARCH=amd64 ;; aarch64) HOST_ARCH=arm64 ;; *) HOST_ARCH=$(uname -m) ;; esac
 
-log() { printf '\n== %s\n' "$*"; }
-
-install_tools() {
-  local missing=()
-  for tool in podman runc debootstrap qemu-aarch64-static update-binfmts; do
-    command -v "$tool" >/dev/null || missing+=("$tool")
-  done
-  if ((${#missing[@]})); then
-    log "installing podman, runc, debootstrap, qemu-user-static, binfmt-support"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap qemu-user-static binfmt-support
-  fi
-  if [[ " $ARCHES " == *" arm64 "* && ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
-    log "registering qemu-aarch64 with binfmt_misc"
-    mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-    update-binfmts --enable qemu-aarch64
-  fi
-}
-
-base_image() {  # arch -> localhost/lambda-python-base:<arch>
-  local arch=$1 rootfs_image="localhost/debian-bookworm-minbase:$1" base="localhost/lambda-python-base:$1"
-  if ! podman image exists "$rootfs_image"; then
-    log "debootstrap Debian bookworm ($arch)"
-    local rootfs="$WORK/rootfs-$arch"
-    rm -rf "$rootfs"
-    debootstrap --variant=minbase --arch="$arch" bookworm "$rootfs" http://deb.debian.org/debian >"$WORK/debootstrap-$arch.log"
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*  # not worth shipping
-    tar -C "$rootfs" -c . | podman import --arch "$arch" - "$rootfs_image" >/dev/null
-    rm -rf "$rootfs"
-  fi
-  if ! podman image exists "$base"; then
-    log "base image $base"
-    podman build --arch "$arch" --network host -f container/base.Dockerfile \
-      -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro --build-arg PIP_CERT=/run/host-ca.crt \
-      --build-arg ROOTFS="$rootfs_image" -t "$base" container/
-  fi
-}
-
-build_image() {  # arch -> localhost/imdb-sentiment:<arch>
-  local arch=$1
-  log "project image ($arch)"
-  podman build --arch "$arch" --network host \
-    -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro --build-arg PIP_CERT=/run/host-ca.crt \
-    --build-arg BASE_IMAGE="localhost/lambda-python-base:$arch" -t "localhost/imdb-sentiment:$arch" .
-}
-
-install_tools
-for arch in $ARCHES; do
-  base_image "$arch"
-  build_image "$arch"
-done
+container/build-images.sh
 .venv/bin/python -m container.check_images --rie-dir "$RIE_DIR" --report "$WORK/report.json" $ARCHES
+if [[ " $ARCHES " == *" $HOST_ARCH "* ]]; then
+  printf '\n== sam local (%s image, through podman'"'"'s Docker API)\n' "$HOST_ARCH"
+  .venv/bin/python -m container.sam_local check
+else
+  echo "sam local skipped: ARCHES ($ARCHES) leaves out this machine's architecture ($HOST_ARCH)"
+fi

@@ -36,13 +36,13 @@ def test_an_unknown_cpu_is_a_clear_error(monkeypatch):
 
 
 def test_the_local_template_adds_only_the_endpoint_variables():
-    copy = sam_local.template_with_endpoint("http://host.containers.internal:5000")
+    copy = sam_local.template_with_endpoint("http://10.88.0.1:5000")
     try:
         local, original = cfn_yaml.load(str(copy)), cfn_yaml.load(str(REPO / "template.yaml"))
     finally:
         copy.unlink()
     variables = local["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables.pop("AWS_ENDPOINT_URL") == "http://host.containers.internal:5000"
+    assert variables.pop("AWS_ENDPOINT_URL") == "http://10.88.0.1:5000"
     assert variables.pop("POWERTOOLS_TRACE_DISABLED") == "true"
     assert local == original
 
