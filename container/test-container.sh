@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export ARCHES=${ARCHES:-"amd64 arm64"}
+export CONTAINERS_CONF="$PWD/container/containers.conf"  # runc; crun fails on setrlimit here
 WORK=${CONTAINER_WORK_DIR:-build/container}
 RIE_DIR=$(ls -d .tools/sam/lib/python3*/site-packages/samcli/local/rapid)
 case "$(uname -m)" in x86_64) HOST_ARCH=amd64 ;; aarch64) HOST_ARCH=arm64 ;; *) HOST_ARCH=$(uname -m) ;; esac
