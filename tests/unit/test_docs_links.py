@@ -74,3 +74,17 @@ def test_a_missing_file_or_heading_is_caught(tmp_path):
         "missing.md: no such file",
         "other.md#head-tail-truncation: no such heading",
     ]
+
+
+def test_every_make_command_in_the_docs_is_a_makefile_target():
+    """In code spans and blocks only: prose may say "make sure"."""
+    targets = set(re.findall(r"^([a-z][\w-]*(?: [a-z][\w-]*)*):(?!=)", (REPO / "Makefile").read_text(), re.M))
+    targets = {t for line in targets for t in line.split()}
+    code = [
+        block
+        for page in PAGES
+        for block in FENCE.findall(page.read_text()) + re.findall(r"`([^`\n]+)`", page.read_text())
+    ]
+    named = {m for block in code for m in re.findall(r"\bmake (?:--[\w-]+ )*([a-z][\w-]*)", block)}
+    assert named, "the docs name no make command"
+    assert sorted(named - targets) == []
