@@ -294,7 +294,7 @@ def resolve(node: Any, conditions: dict[str, bool]) -> Any:
 def api_body(authorizer: str) -> dict:
     body = copy.deepcopy(transformed()["Resources"]["HttpApi"]["Properties"]["Body"])
     conditions = {"UseJwtAuthorizer": authorizer == "JWT", "UseIamAuthorizer": authorizer == "IAM"}
-    return resolve(body, conditions)
+    return resolve(body, {**conditions, "HasAllowedOrigins": False})  # CORS is off by default
 
 
 ROUTES = {
