@@ -2,31 +2,24 @@
 
     python -m container.sam_local invoke Api events/api_predict_one.json    (make local-invoke)
     python -m container.sam_local start-api [--port 3000]                   (make local-api)
-    python -m container.sam_local check                                     (make test-container)
 
 The image must match the CPU: on an x86_64 machine the arm64 image dies at init under emulation
 (onnxruntime reads the host's CPU description), and SAM has no option to mask it. So the template's
 Architecture parameter follows the host and ImageUri names the local image (make local-image).
 
-`check` runs each function's events/ file with `sam local invoke` and asks a `sam local start-api`
-for a prediction with curl. The worker and batch events need S3, SQS and DynamoDB: a moto server
-stands in for them, reached through AWS_ENDPOINT_URL, which a copy of the template declares (SAM
-passes a function only the variables its template declares).
+container/check_sam_local.py runs them in the container tier.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from urllib.parse import unquote_plus
 
 from container.podman_service import docker_api
 
@@ -35,7 +28,6 @@ SAM = REPO / ".tools" / "sam" / "bin" / "sam"
 WORK = REPO / "build" / "container"
 EVENTS = REPO / "events"
 REGION = "us-east-1"
-GOOD = "A wonderful film and I loved every minute."
 # uname -m -> (podman/OCI architecture, Lambda architecture)
 ARCHITECTURES = {"x86_64": ("amd64", "x86_64"), "amd64": ("amd64", "x86_64"), "aarch64": ("arm64", "arm64")}
 
@@ -122,184 +114,6 @@ def run_start_api(port: int) -> int:
             return 0
 
 
-# ---------------------------------------------------------------- the container tier's check
-
-
-def local_aws(port: int):
-    """A moto server with the template's resources, and the objects the worker and batch events name."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from local_run.resources import create_resources
-    from sentiment_core.jobs import JobStore
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-    server = ThreadedMotoServer(ip_address="0.0.0.0", port=port, verbose=False)  # containers reach it
-    server.start()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-    )
-    resources = create_resources()
-    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-    record = json.loads((EVENTS / "batch_s3_put.json").read_text())["Records"][0]["s3"]
-    s3.put_object(
-        Bucket=resources.bucket,
-        Key=unquote_plus(record["object"]["key"]),
-        Body=f"id,text\n1,{GOOD}\n2,Dreadful and boring.\n".encode(),
-    )
-    job = json.loads(json.loads((EVENTS / "worker_job.json").read_text())["Records"][0]["body"])["job_id"]
-    s3.put_object(Bucket=resources.bucket, Key=JobStore.request_key(job), Body=json.dumps({"texts": [GOOD]}))
-    dynamodb.put_item(
-        TableName=resources.jobs_table,
-        Item={
-            "job_id": {"S": job},
-            "status": {"S": "queued"},
-            "texts": {"N": "1"},
-            "created_at": {"N": "0"},
-        },
-    )
-    return server, resources, job
-
-
-def bridge_gateway() -> str:
-    """This machine as SAM's containers see it. An address, not podman's host.containers.internal:
-    moto would read that host name as an S3 virtual-host bucket ("host")."""
-    out = podman_output("network", "inspect", "podman", "--format", "{{range .Subnets}}{{.Gateway}}{{end}}")
-    return out.strip() or "10.88.0.1"
-
-
-def podman_output(*args: str) -> str:
-    env = {**os.environ, "CONTAINERS_CONF": str(REPO / "container" / "containers.conf")}
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=True, env=env).stdout
-
-
-def template_with_endpoint(endpoint: str) -> Path:
-    """template.yaml plus the two variables a local run needs, in Globals (every function gets them)."""
-    text = (REPO / "template.yaml").read_text()
-    anchor = "Globals:\n  Function:\n"
-    globals_at = text.index(anchor)
-    variables_at = text.index("      Variables:\n", globals_at) + len("      Variables:\n")
-    extra = f'        AWS_ENDPOINT_URL: "{endpoint}"\n        POWERTOOLS_TRACE_DISABLED: "true"\n'
-    copy = REPO / ".sam-local-template.yaml"  # beside template.yaml: its relative paths still hold
-    copy.write_text(text[:variables_at] + extra + text[variables_at:])
-    return copy
-
-
-def invoke_json(docker_host: str, template: Path, env_file: Path, function: str, event: str) -> dict:
-    command = [str(SAM), "local", "invoke", f"{function}Function", "--event", str(EVENTS / event)]
-    command += [*sam_options(template), "--env-vars", str(env_file)]
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO, env=sam_env(docker_host), capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    print(f"\n$ sam local invoke {function}Function -e events/{event}  ({seconds:.1f} s)", flush=True)
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    print(lines[-1] if lines else result.stderr[-3000:], flush=True)
-    if result.returncode != 0 or not lines:
-        raise SystemExit(f"sam local invoke {function} failed:\n{result.stderr[-3000:]}")
-    return json.loads(lines[-1])
-
-
-def check_start_api(docker_host: str) -> dict:
-    port = free_port()
-    command = [str(SAM), "local", "start-api", "--port", str(port), "--host", "127.0.0.1", *sam_options()]
-    command += ["--env-vars", str(env_vars_file()), "--warm-containers", "LAZY"]
-    log = open(WORK / "sam-local-start-api.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        command, cwd=REPO, env=sam_env(docker_host), stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(
-                    f"sam local start-api did not listen: {(WORK / 'sam-local-start-api.log').read_text()}"
-                )
-            time.sleep(0.5)
-        curl = ["curl", "-sS", "--max-time", "300", "-X", "POST", f"http://127.0.0.1:{port}/predict"]
-        curl += ["-H", "content-type: application/json", "-d", json.dumps({"text": GOOD})]
-        print(f"\n$ sam local start-api --port {port} ...; {' '.join(curl[:6])} ...", flush=True)
-        started = time.perf_counter()
-        answer = subprocess.run(curl, capture_output=True, text=True, check=True).stdout
-        cold = time.perf_counter() - started
-        started = time.perf_counter()
-        again = subprocess.run(curl, capture_output=True, text=True, check=True).stdout
-        warm = time.perf_counter() - started
-        print(f"{answer}\n(first request {cold:.1f} s, the next {warm:.2f} s)", flush=True)
-        docs = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code} %{content_type}",
-                f"http://127.0.0.1:{port}/docs",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        print(f"GET /docs: {docs}", flush=True)
-        label = json.loads(answer)["predictions"][0]["label"]
-        assert label == "positive" and json.loads(again)["predictions"][0]["label"] == "positive", answer
-        assert docs.startswith("200 text/html"), docs
-        return {
-            "label": label,
-            "first_request_s": round(cold, 2),
-            "next_request_s": round(warm, 2),
-            "docs": docs,
-        }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-def run_check() -> int:
-    import boto3
-
-    WORK.mkdir(parents=True, exist_ok=True)
-    aws_port = free_port()
-    server, resources, job = local_aws(aws_port)
-    endpoint = f"http://{bridge_gateway()}:{aws_port}"
-    template = template_with_endpoint(endpoint)
-    env_file = env_vars_file({**resources.environment(), "AWS_ENDPOINT_URL": endpoint})
-    report: dict = {"image": local_image(), "architecture": host_architecture()[1]}
-    try:
-        with docker_api(WORK) as docker_host:
-            api = invoke_json(docker_host, template, env_file, "Api", "api_predict_one.json")
-            assert api["statusCode"] == 200, api
-            assert json.loads(api["body"])["predictions"][0]["label"] == "positive", api
-            worker = invoke_json(docker_host, template, env_file, "Worker", "worker_job.json")
-            assert worker == {"batchItemFailures": []}, worker
-            status = boto3.client("dynamodb").get_item(
-                TableName=resources.jobs_table, Key={"job_id": {"S": job}}
-            )["Item"]["status"]["S"]
-            assert status == "done", status
-            batch = invoke_json(docker_host, template, env_file, "Batch", "batch_s3_put.json")
-            assert batch["results"][0]["status"] == "scored", batch
-            scored = boto3.client("s3").get_object(Bucket=resources.bucket, Key="scored/my reviews.csv")
-            rows = scored["Body"].read().decode().splitlines()
-            print(f"job {job}: {status}; scored/my reviews.csv: {rows}", flush=True)
-            assert [row.split(",")[2] for row in rows[1:]] == ["positive", "negative"], rows
-            report["invoke"] = {"api": "positive", "worker": status, "batch": rows}
-            report["start_api"] = check_start_api(docker_host)
-    finally:
-        template.unlink(missing_ok=True)
-        server.stop()
-    (WORK / "sam-local.json").write_text(json.dumps(report, indent=2))
-    print(
-        f"\nsam local: the API, worker and batch events answered and start-api predicted ({report['image']})"
-    )
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -310,13 +124,10 @@ def main() -> int:
     invoke.add_argument("event", help="an event file, e.g. events/api_predict_one.json")
     start = commands.add_parser("start-api", help="sam local start-api")
     start.add_argument("--port", type=int, default=3000)
-    commands.add_parser("check", help="the container tier's sam local checks")
     args = parser.parse_args()
     if args.command == "invoke":
         return run_invoke(args.function, args.event)
-    if args.command == "start-api":
-        return run_start_api(args.port)
-    return run_check()
+    return run_start_api(args.port)
 
 
 if __name__ == "__main__":

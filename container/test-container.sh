@@ -2,7 +2,7 @@
 # Build the function image for amd64 and arm64 (container/build-images.sh) and run each under the
 # real Lambda Runtime Interface Emulator; then `sam local invoke` of each function with its events/
 # file and a `sam local start-api` answering curl, against the image for this machine's CPU, through
-# podman's Docker API (container/sam_local.py). Reruns reuse what is built.
+# podman's Docker API (container/check_sam_local.py). Reruns reuse what is built.
 #
 #   container/test-container.sh            (make test-container)
 #   ARCHES="arm64" container/test-container.sh
@@ -19,7 +19,7 @@ container/build-images.sh
 .venv/bin/python -m container.check_images --rie-dir "$RIE_DIR" --report "$WORK/report.json" $ARCHES
 if [[ " $ARCHES " == *" $HOST_ARCH "* ]]; then
   printf '\n== sam local (%s image, through podman'"'"'s Docker API)\n' "$HOST_ARCH"
-  .venv/bin/python -m container.sam_local check
+  .venv/bin/python -m container.check_sam_local
 else
   echo "sam local skipped: ARCHES ($ARCHES) leaves out this machine's architecture ($HOST_ARCH)"
 fi

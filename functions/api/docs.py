@@ -48,7 +48,7 @@ def content_security_policy(html: str) -> str:
 
 def _with_security_headers(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
     response = next_middleware(app)
-    if isinstance(response.body, str) and response.body.lstrip().startswith("<!DOCTYPE html>"):
+    if isinstance(response.body, str) and response.body.lstrip()[:15].lower() == "<!doctype html>":
         response.headers["Content-Security-Policy"] = content_security_policy(response.body)
         response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from container import sam_local
+from container import check_sam_local, sam_local
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_an_unknown_cpu_is_a_clear_error(monkeypatch):
 
 
 def test_the_local_template_adds_only_the_endpoint_variables():
-    copy = sam_local.template_with_endpoint("http://10.88.0.1:5000")
+    copy = check_sam_local.template_with_endpoint("http://10.88.0.1:5000")
     try:
         local, original = cfn_yaml.load(str(copy)), cfn_yaml.load(str(REPO / "template.yaml"))
     finally:
