@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from tests.infra.cfn import BOOTSTRAP, NESTED, REPO, RESOURCES, ROOT, applications, as_list, of_type, refs
+from tests.infra.cfn import BOOTSTRAP, NESTED, REPO, RESOURCES, ROOT, applications, of_type, refs
 
 FUNCTIONS = of_type(RESOURCES, "AWS::Serverless::Function")
 IMAGE_FUNCTIONS = {k: v for k, v in FUNCTIONS.items() if v["Properties"].get("PackageType") == "Image"}
@@ -324,9 +324,3 @@ def test_5xx_answers_in_the_access_log_raise_an_alarm():
         transformation["MetricName"],
     )
     assert '"status":$context.status' in ACCESS_LOG["Format"]  # a number, so `>= 500` can match it
-
-
-def test_the_root_template_stays_compact():
-    lines = (REPO / "template.yaml").read_text().splitlines()
-    assert len(lines) < 680  # half of the 1,359 it had before the alarms and dashboard moved out
-    assert as_list(ROOT["Globals"]["Function"]["Architectures"])
