@@ -65,6 +65,8 @@ def test_every_reference_resolves_and_every_parameter_is_read(name):
     used = refs(body)
     assert used - known == set()
     assert set(template["Parameters"]) - used == set(), "parameters nothing reads"
+    conditions = set(re.findall(r"""['"](?:Fn::If|Condition)['"]: \[?['"](\w+)['"]""", json.dumps(body)))
+    assert set(template.get("Conditions", {})) - conditions == set(), "conditions nothing uses"
 
 
 @pytest.mark.parametrize("name", sorted(applications()))
