@@ -250,8 +250,8 @@ EXPECTED = {
             "${ServerlessDeploymentApplication}/*",
         ),
         ("sns:Publish", "AlarmTopic"),  # its on-failure destination, under the topic's own key
-        ("kms:Decrypt", "AlarmTopicKey"),
-        ("kms:GenerateDataKey", "AlarmTopicKey"),
+        ("kms:Decrypt", "AlarmTopic"),
+        ("kms:GenerateDataKey", "AlarmTopic"),
     },
 }
 FUNCTIONS = {

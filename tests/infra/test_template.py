@@ -89,9 +89,8 @@ def alarms() -> dict[str, tuple[dict, dict]]:
 def test_every_alarm_notifies_the_topic_and_names_its_runbook():
     assert len(alarms()) >= 10
     docs = (REPO / "README.md").read_text() + "".join(p.read_text() for p in REPO.glob("docs/**/*.md"))
-    topic_parameter = {"Ref": "AlarmTopicArn"}
-    for name, (props, template) in alarms().items():
-        topic = {"Ref": "AlarmTopic"} if template is ROOT else topic_parameter
+    topic = {"Ref": "AlarmTopicArn"}  # each alarm stack's parameter: the topic stack's output
+    for name, (props, _) in alarms().items():
         assert props["AlarmActions"] == [topic] and props["OKActions"] == [topic], name
         description = json.dumps(props["AlarmDescription"])
         runbooks = re.findall(r"runbook \$?\{?(\w+)\}?(\w*)", description)
@@ -100,9 +99,20 @@ def test_every_alarm_notifies_the_topic_and_names_its_runbook():
             entries = [f"{p}{suffix}" for p in ("ApiFunction", "WorkerFunction", "BatchFunction")]
             for entry in entries if prefix == "Runbook" else [prefix + suffix]:
                 assert f"`{entry}`" in docs, f"{name}: no runbook entry {entry}"
-    for props, _ in applications().values():
-        if "Runbook" in props["Parameters"]:
-            assert props["Parameters"]["AlarmTopicArn"] == {"Ref": "AlarmTopic"}
+    for props, nested in applications().values():
+        if "AlarmTopicArn" in nested["Parameters"]:
+            assert props["Parameters"]["AlarmTopicArn"] == {"Fn::GetAtt": ["AlarmTopic", "Outputs.TopicArn"]}
+
+
+def test_the_alarm_topic_is_encrypted_under_its_own_rotated_key_that_cloudwatch_may_use():
+    props, nested = applications()["AlarmTopic"]
+    resources = nested["Resources"]
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = resources["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    principals = [s["Principal"] for s in key["KeyPolicy"]["Statement"]]
+    assert {"Service": "cloudwatch.amazonaws.com"} in principals
+    assert props["Parameters"] == {"AlarmEmail": {"Ref": "AlarmEmail"}}
 
 
 def test_every_function_gets_its_errors_and_throttles_alarms_from_the_shared_template():
