@@ -46,13 +46,15 @@ def local_aws(port: int):
     from sentiment_core.jobs import JobStore
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-    server = ThreadedMotoServer(ip_address="0.0.0.0", port=port, verbose=False)  # containers reach it
+    # Every address: SAM's containers come from podman's bridge, whose interface exists only while
+    # a container runs on it. For the length of the check; any credentials open it.
+    server = ThreadedMotoServer(ip_address="0.0.0.0", port=port, verbose=False)  # noqa: S104
     server.start()
     os.environ.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
         AWS_DEFAULT_REGION=REGION,
         AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
+        AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto takes any
     )
     resources = create_resources()
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from functions.api.cors import ENV, allowed_origins
-from tests.unit.test_iam_policies import RAW, transformed
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.infra.test_iam_policies import RAW, transformed
 
 
 def test_allowed_origins_default_to_none_and_reach_both_layers():
