@@ -65,7 +65,7 @@ def test_a_stalled_client_does_not_hold_up_the_others(local_run):
 
 def test_a_corrupt_model_stops_the_run_at_init_and_health_never_answers(tmp_path):
     artifact = tmp_path / "model"
-    shutil.copytree(settings.model_dir(), artifact)
+    shutil.copytree(settings.current().model_dir, artifact)
     with open(artifact / "model.onnx", "r+b") as f:
         f.seek(8192)
         f.write(b"\x00\xff\x00\xff")

@@ -22,7 +22,7 @@ def smoke(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_smoke_test_passes_against_the_local_run(local_run):
-    manifest = json.loads((settings.model_dir() / "manifest.json").read_text())
+    manifest = json.loads((settings.current().model_dir / "manifest.json").read_text())
     sha256 = manifest["files"]["model.onnx"]["sha256"]
     result = smoke("--api-url", local_run.url, "--expect-sha256", sha256)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.unit.conftest import context, s3_events
+from tests.helpers import context, s3_events
 
 GOOD = "A wonderful film and I loved every minute."
 BAD = "Dreadful and boring. Badly acted and far too long."

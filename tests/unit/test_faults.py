@@ -25,10 +25,9 @@ from botocore.exceptions import ClientError
 from local_run.lambda_context import LocalLambdaContext
 from sentiment_core import settings
 from sentiment_core.model import ModelLoadError, Prediction, SentimentModel
-from tests.unit.conftest import context, drain, receive, run_worker, s3_events
+from tests.helpers import api_request, context, drain, load_event, receive, run_worker, s3_events
 
 REPO = Path(__file__).resolve().parents[2]
-EVENTS = REPO / "events"
 GOOD = "A wonderful film and I loved every minute."
 BAD = "Dreadful and boring. Badly acted and far too long."
 
@@ -146,17 +145,8 @@ def test_reading_the_incoming_file_fails_then_the_retry_scores_it(batch, aws, s3
 # ---------------------------------------------------------------- jobs: processing raises
 
 
-def http(api, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["body"] = json.dumps(body) if body is not None else None
-    response = api.lambda_handler(event, context("api"))
-    return response["statusCode"], json.loads(response["body"])
-
-
 def submit(api, texts: list[str]) -> str:
-    status, body = http(api, "POST", "/jobs", {"texts": texts})
+    status, body = api_request(api, "POST", "/jobs", {"texts": texts})
     assert status == 202
     return body["job_id"]
 
@@ -182,15 +172,17 @@ def test_job_whose_request_cannot_be_read_retries_then_dead_letters_and_batch_ma
         with failing(s3_client, "GetObject", times=99, when=lambda p: p["Key"] == doomed_key):
             failed = run_worker(worker, aws.jobs_queue_url, messages)  # one SQS event, 3 then 1 records
         assert [json.loads(m["Body"])["job_id"] for m in messages if m["MessageId"] in failed] == [doomed]
-        assert http(api, "GET", f"/jobs/{doomed}")[1]["status"] == ("failed" if attempt == 3 else "queued")
-    _, body = http(api, "GET", f"/jobs/{doomed}")
+        assert api_request(api, "GET", f"/jobs/{doomed}")[1]["status"] == (
+            "failed" if attempt == 3 else "queued"
+        )
+    _, body = api_request(api, "GET", f"/jobs/{doomed}")
     assert body["reason"] == "scoring failed after 3 attempts (ClientError)"
     assert "injected" not in body["reason"] and "jobs/" not in body["reason"]  # no internals echoed
     assert receive(aws.jobs_queue_url) == []
     (dead,) = receive(aws.jobs_dlq_url)
     assert json.loads(dead["Body"])["job_id"] == doomed
     for job_id, label in ((first, "positive"), (last, "negative")):
-        status, body = http(api, "GET", f"/jobs/{job_id}")
+        status, body = api_request(api, "GET", f"/jobs/{job_id}")
         assert status == 200 and body["status"] == "done" and body["predictions"][0]["label"] == label
 
 
@@ -201,9 +193,11 @@ def test_status_update_fails_once_then_the_redelivery_completes_the_job(api, wor
     with failing(table_client, "UpdateItem") as failed:
         assert len(run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url))) == 1
     assert len(failed) == 1
-    assert http(api, "GET", f"/jobs/{job_id}")[1]["status"] == "queued"  # not failed: it will be retried
+    assert (
+        api_request(api, "GET", f"/jobs/{job_id}")[1]["status"] == "queued"
+    )  # not failed: it will be retried
     assert run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url)) == set()
-    _, body = http(api, "GET", f"/jobs/{job_id}")
+    _, body = api_request(api, "GET", f"/jobs/{job_id}")
     assert body["status"] == "done" and [p["label"] for p in body["predictions"]] == ["positive", "negative"]
     assert receive(aws.jobs_dlq_url) == []
 
@@ -214,7 +208,7 @@ def test_queue_send_fails_then_the_job_is_marked_failed_not_left_queued(api, que
     table = jobs.store()._table
     before = {i["job_id"] for i in table.scan()["Items"]}
     with failing(jobs.store()._sqs, "SendMessage"):
-        status, body = http(api, "POST", "/jobs", {"texts": [GOOD]})
+        status, body = api_request(api, "POST", "/jobs", {"texts": [GOOD]})
     assert status == 500 and body["error"] == "internal error" and "injected" not in json.dumps(body)
     assert receive(queues.jobs_queue_url) == []
     (new,) = [i for i in table.scan()["Items"] if i["job_id"] not in before]
@@ -226,7 +220,7 @@ def test_queue_send_fails_then_the_job_is_marked_failed_not_left_queued(api, que
 
 def copy_artifact(target: Path) -> Path:
     for name in ("manifest.json", "tokenizer.json", "model.onnx"):
-        (target / name).write_bytes((settings.model_dir() / name).read_bytes())
+        (target / name).write_bytes((settings.current().model_dir / name).read_bytes())
     return target
 
 
@@ -289,7 +283,7 @@ def test_an_unreadable_model_fails_clearly_even_without_checksums(tmp_path):
 
 
 def health(api) -> tuple[int, dict]:
-    event = json.loads((EVENTS / "api_health.json").read_text())
+    event = load_event("api_health.json")
     response = api.lambda_handler(event, LocalLambdaContext(function_name="api"))
     return response["statusCode"], json.loads(response["body"])
 

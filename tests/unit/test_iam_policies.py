@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from sentiment_core.jobs import JobStore
+from sentiment_core.adapters.jobs import JobStore
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO / "template.yaml"

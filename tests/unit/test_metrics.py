@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 
-from tests.unit.conftest import context, receive, run_worker, s3_events
-
-EVENTS = Path(__file__).resolve().parents[2] / "events"
-
-
-def emf_lines(captured: str) -> list[dict]:
-    return [line for line in map(json.loads, filter(str.strip, captured.splitlines())) if "_aws" in line]
+from tests.helpers import context, emf_lines, load_event, receive, run_worker, s3_events, submit
 
 
 def metrics_of(blobs: list[dict]) -> dict[str, tuple[str, list[str], list[float]]]:
@@ -43,7 +36,7 @@ def assert_dimensions(blobs: list[dict], service: str, model_version: str) -> No
 
 def test_predict_emits_latency_volume_confidence_and_drift(api, capsys):
     capsys.readouterr()
-    response = api.lambda_handler(json.loads((EVENTS / "api_predict_many.json").read_text()), context("api"))
+    response = api.lambda_handler(load_event("api_predict_many.json"), context("api"))
     assert response["statusCode"] == 200
     blobs = emf_lines(capsys.readouterr().out)
     assert_dimensions(blobs, "api", api.model.version)
@@ -56,7 +49,7 @@ def test_predict_emits_latency_volume_confidence_and_drift(api, capsys):
     unit, _, (latency,) = metrics["InferenceLatency"]
     assert unit == "Milliseconds" and 0 < latency < 10_000
     unit, _, (tokens,) = metrics["TokensProcessed"]
-    texts = json.loads(json.loads((EVENTS / "api_predict_many.json").read_text())["body"])["texts"]
+    texts = json.loads(load_event("api_predict_many.json")["body"])["texts"]
     assert unit == "Count" and tokens == sum(p.tokens for p in api.model.predict(texts))
     unit, _, (confidence,) = metrics["MeanConfidence"]
     assert unit == "Percent" and 50 <= confidence <= 100
@@ -65,14 +58,13 @@ def test_predict_emits_latency_volume_confidence_and_drift(api, capsys):
 
 def test_validation_failure_is_counted(api, capsys):
     capsys.readouterr()
-    api.lambda_handler(json.loads((EVENTS / "api_predict_bad_request.json").read_text()), context("api"))
+    api.lambda_handler(load_event("api_predict_bad_request.json"), context("api"))
     metrics = metrics_of(emf_lines(capsys.readouterr().out))
     assert metrics["ValidationFailures"] == ("Count", ["model_version", "service"], [1.0])
     assert "InferenceLatency" not in metrics
 
 
 def test_job_emits_completion_and_queue_to_done_latency(api, worker, aws, capsys):
-    from tests.unit.test_jobs import submit
 
     submit(api, ["Loved it.", "Hated it."])
     messages = receive(aws.jobs_queue_url)

@@ -10,9 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from model_registry import artifact
 from model_registry.__main__ import main
 from model_registry.registry import Registry, TamperedError, VersionExists, VersionNotFound
+from sentiment_core import manifest as artifact
 from sentiment_core import settings
 
 NAME = "tiny-sentiment"
@@ -200,7 +200,7 @@ def test_the_served_artifact_reports_where_it_came_from(registry, tmp_path):
     """The repo's model through the registry: the core loads it and reports the registry entry."""
     from sentiment_core.model import SentimentModel
 
-    repo_model = settings.model_dir()
+    repo_model = settings.current().model_dir
     entry = registry.publish(repo_model)
     registry.approve(entry.name, entry.version)
     dest = tmp_path / "registry-model"

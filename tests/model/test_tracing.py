@@ -6,7 +6,7 @@ import pytest
 from aws_xray_sdk import global_sdk_config
 from aws_xray_sdk.core import xray_recorder
 
-from sentiment_core import telemetry
+from sentiment_core.adapters import telemetry
 from sentiment_core.model import get_model
 
 
@@ -32,6 +32,6 @@ def test_model_load_is_a_subsegment_of_the_first_invocation_only(segment):
 def test_inference_is_a_subsegment(segment):
     from aws_lambda_powertools import Metrics
 
-    telemetry.record_predictions(Metrics(namespace="Test"), get_model(), ["Loved it."])
+    telemetry.MeteredModel(get_model(), Metrics(namespace="Test"), 0.7).predict(["Loved it."])
     (inference,) = [s for s in segment.subsegments if s.name == "## inference"]
     assert inference.end_time >= inference.start_time

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 import uuid
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+from sentiment_core.settings import Settings
 
 JOB_TTL_SECONDS = 7 * 24 * 3600
 
@@ -25,8 +26,8 @@ class JobStore:
         self.table_name, self.bucket, self.queue_url = table_name, bucket, queue_url
 
     @classmethod
-    def from_environment(cls) -> JobStore:
-        return cls(os.environ["JOBS_TABLE"], os.environ["DATA_BUCKET"], os.environ.get("JOBS_QUEUE_URL", ""))
+    def from_settings(cls, settings: Settings) -> JobStore:
+        return cls(settings.jobs_table, settings.data_bucket, settings.jobs_queue_url)
 
     # Clients are made on first use and then reused for the life of the execution environment.
     @functools.cached_property

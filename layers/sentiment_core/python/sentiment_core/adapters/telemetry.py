@@ -1,4 +1,4 @@
-"""Inference with the metrics and trace every function reports the same way."""
+"""Metrics and traces every function reports the same way, around the pure inference core."""
 
 from __future__ import annotations
 
@@ -9,22 +9,17 @@ from pathlib import Path
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sentiment_core import settings
 from sentiment_core.model import Prediction, SentimentModel
 
 tracer = Tracer()
 
 
-def record_predictions(metrics: Metrics, model: SentimentModel, texts: list[str]) -> list[Prediction]:
-    """Run the model on texts and emit latency, volume, confidence and drift signals."""
-    started = time.perf_counter()
-    with tracer.provider.in_subsegment("## inference") as subsegment:
-        predictions = model.predict(texts)
-        subsegment.put_annotation("texts", len(texts))
-    latency_ms = (time.perf_counter() - started) * 1000
+def record_prediction_metrics(
+    metrics: Metrics, predictions: list[Prediction], latency_ms: float, low_confidence: float
+) -> None:
+    """Latency, volume, confidence and drift signals of one inference run."""
     if not predictions:
-        return predictions
-
+        return
     positives = sum(p.label == "positive" for p in predictions)
     metrics.add_metric(name="InferenceLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     metrics.add_metric(name="PredictionsPositive", unit=MetricUnit.Count, value=positives)
@@ -38,9 +33,9 @@ def record_predictions(metrics: Metrics, model: SentimentModel, texts: list[str]
     metrics.add_metric(
         name="LowConfidencePredictions",
         unit=MetricUnit.Count,
-        value=sum(p.score < settings.LOW_CONFIDENCE_THRESHOLD for p in predictions),
+        value=sum(p.score < low_confidence for p in predictions),
     )
-    # Drift signals: a shift in what users send moves these per-invocation averages.
+    # Drift signals: a shift in what users send moves these per-run averages.
     metrics.add_metric(
         name="PositiveShare", unit=MetricUnit.Percent, value=100 * positives / len(predictions)
     )
@@ -49,7 +44,27 @@ def record_predictions(metrics: Metrics, model: SentimentModel, texts: list[str]
         unit=MetricUnit.Percent,
         value=100 * sum(p.score for p in predictions) / len(predictions),
     )
-    return predictions
+
+
+class MeteredModel:
+    """The model as every path uses it: each `predict` traced, then its metrics recorded.
+
+    The API, the worker and the CSV scorer (per chunk) all predict through it, so all three
+    report the same signals.
+    """
+
+    def __init__(self, model: SentimentModel, metrics: Metrics, low_confidence: float) -> None:
+        self.model, self.metrics, self.low_confidence = model, metrics, low_confidence
+        self.name, self.version = model.name, model.version
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        started = time.perf_counter()
+        with tracer.provider.in_subsegment("## inference") as subsegment:
+            predictions = self.model.predict(texts)
+            subsegment.put_annotation("texts", len(texts))
+        latency_ms = (time.perf_counter() - started) * 1000
+        record_prediction_metrics(self.metrics, predictions, latency_ms, self.low_confidence)
+        return predictions
 
 
 def tag_invocation(metrics: Metrics, model: SentimentModel) -> None:
