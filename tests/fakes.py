@@ -25,7 +25,19 @@ POSITIVE = {
     "classic",
     "amazing",
 }
-NEGATIVE = {"bad", "boring", "dreadful", "terrible", "waste", "dull", "awful", "worst", "wooden", "badly"}
+NEGATIVE = {
+    "bad",
+    "boring",
+    "dreadful",
+    "terrible",
+    "waste",
+    "dull",
+    "awful",
+    "worst",
+    "wooden",
+    "badly",
+    "hated",
+}
 MAX_WORDS = 254  # the served model's head+tail budget, in words here
 
 
@@ -54,9 +66,8 @@ class FakeModel:
     def _one(text: str) -> Prediction:
         words = re.findall(r"\w+", text.lower())
         opinion = sum(w in POSITIVE for w in words) - sum(w in NEGATIVE for w in words)
-        positive = 1 / (
-            1 + math.exp(-(opinion + 0.25))
-        )  # no opinion leans positive, as a tie must go somewhere
+        # No opinion leans positive, as a tie must go somewhere; clamped so exp cannot overflow.
+        positive = 1 / (1 + math.exp(-max(-30.0, min(30.0, opinion + 0.25))))
         probabilities = {"negative": 1 - positive, "positive": positive}
         label = max(probabilities, key=probabilities.get)
         return Prediction(

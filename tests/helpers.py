@@ -30,6 +30,12 @@ def load_event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
 
+def known_reviews() -> tuple[list[str], list[str]]:
+    """The reviews every served model must answer right (the PreTraffic hook's file), and their labels."""
+    reviews = json.loads((REPO / "functions/pretraffic/known_reviews.json").read_text())
+    return [r["text"] for r in reviews], [r["label"] for r in reviews]
+
+
 def context(name: str, timeout_s: int = 900) -> LocalLambdaContext:
     return LocalLambdaContext(function_name=name, timeout_s=timeout_s)
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from local_run.lambda_context import LocalLambdaContext
-from tests.helpers import load_event
+from tests.helpers import api_request, known_reviews, load_event
 
 
 def invoke(api, event: dict) -> tuple[int, dict]:
@@ -28,7 +28,7 @@ def event_with_body(body: str | bytes, content_type: str = "application/json") -
 def test_predict_one(api):
     status, body = invoke(api, load_event("api_predict_one.json"))
     assert status == 200
-    assert body["model"]["name"] == "imdb-minilm-sentiment" and body["model"]["version"]
+    assert body["model"] == {"name": api.model.name, "version": api.model.version}
     (prediction,) = body["predictions"]
     assert prediction["label"] == "positive"
     assert prediction["score"] == prediction["probabilities"]["positive"] > 0.5
@@ -37,8 +37,10 @@ def test_predict_one(api):
 
 def test_predict_many_in_input_order(api):
     status, body = invoke(api, load_event("api_predict_many.json"))
-    assert status == 200
-    assert [p["label"] for p in body["predictions"]] == ["positive", "negative", "positive", "negative"]
+    assert status == 200 and len(body["predictions"]) == 3
+    texts, labels = known_reviews()
+    status, body = api_request(api, "POST", "/predict", {"texts": texts})
+    assert status == 200 and [p["label"] for p in body["predictions"]] == labels
 
 
 def test_health(api):

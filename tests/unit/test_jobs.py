@@ -27,7 +27,7 @@ def test_job_goes_from_queued_to_done(api, worker, aws):
     status, body = api_request(api, "GET", f"/jobs/{job_id}")
     assert status == 200 and body["status"] == "done"
     assert [p["label"] for p in body["predictions"]] == ["positive", "negative", "positive"]
-    assert body["model"]["name"] == "imdb-minilm-sentiment"
+    assert body["model"]["name"] == api.model.name
 
 
 def test_unknown_job_is_404(api):
