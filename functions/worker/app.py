@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sentiment_core.adapters.jobs import JobStore
 from sentiment_core.adapters.startup import start
-from sentiment_core.responses import model_info, prediction_out
+from sentiment_core.responses import model_fields, prediction_fields
 
 service = start("worker")
 logger, tracer, metrics, model = service.logger, service.tracer, service.metrics, service.model
@@ -36,8 +36,8 @@ def score_job(job_id: str) -> dict:
     store.complete(
         job_id,
         {
-            "model": model_info(model).model_dump(),
-            "predictions": [prediction_out(p).model_dump() for p in predictions],
+            "model": model_fields(model),
+            "predictions": [prediction_fields(p) for p in predictions],
         },
     )
     return {"job_id": job_id, "texts": len(texts)}
