@@ -76,8 +76,10 @@ class SentimentModel:
             self.artifact = manifest.load(model_dir) if verify else manifest.read(model_dir)
             self.manifest = self.artifact.manifest
             self._check_preprocessing()
+            self.sha256 = self.artifact.files["model.onnx"]  # the served graph's identity in /health, metrics
         except (manifest.ArtifactError, KeyError, TypeError) as error:
             raise ModelLoadError(f"model artifact unusable: {error}") from None
+        self.name, self.version = self.artifact.name, self.artifact.version
         self.manifest_sha256 = self.artifact.manifest_sha256
         self.registry = manifest.read_provenance(self.artifact)
         verified = time.perf_counter()
@@ -115,18 +117,6 @@ class SentimentModel:
                 f"model was trained with truncation {truncation}, the code applies "
                 f"head {HEAD_TOKENS} + tail {TAIL_TOKENS}"
             )
-
-    @property
-    def name(self) -> str:
-        return self.manifest["name"]
-
-    @property
-    def version(self) -> str:
-        return self.manifest["version"]
-
-    @property
-    def sha256(self) -> str:
-        return self.manifest["files"]["model.onnx"]["sha256"]
 
     def self_check(self) -> bool:
         """One tiny prediction: True when the session answers with finite probabilities that sum to 1."""
