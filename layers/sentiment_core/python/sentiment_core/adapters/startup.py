@@ -15,7 +15,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from sentiment_core.adapters.telemetry import MeteredModel, log_model_ready, tag_invocation, trace_model_load
+from sentiment_core.adapters.telemetry import (
+    MeteredModel,
+    log_model_ready,
+    make_tracer,
+    tag_invocation,
+    trace_model_load,
+)
 from sentiment_core.model import SentimentModel, get_model
 from sentiment_core.settings import Settings, current
 
@@ -38,7 +44,7 @@ class Service:
         def decorate(handler: Handler) -> Handler:
             @functools.wraps(handler)
             def tagged(event: Any, context: Any) -> Any:
-                trace_model_load(self.model)
+                trace_model_load(self.tracer, self.model)
                 tag_invocation(self.metrics, self.model)
                 return handler(event, context)
 
@@ -53,10 +59,10 @@ def start(name: str) -> Service:
     """Read the settings and load the model at init: the first request pays nothing, and a broken
     artifact fails the init (and with it the deployment's PreTraffic hook)."""
     settings = current()
-    logger, tracer, metrics = Logger(service=name), Tracer(service=name), Metrics(service=name)
+    logger, tracer, metrics = Logger(service=name), make_tracer(name), Metrics(service=name)
     model = get_model(settings)
     metrics.set_default_dimensions(model_version=model.version)
     logger.append_keys(model_version=model.version)
     log_model_ready(logger, model)
-    scorer = MeteredModel(model, metrics, settings.low_confidence_threshold)
+    scorer = MeteredModel(model, metrics, tracer, settings.low_confidence_threshold)
     return Service(settings, logger, tracer, metrics, model, scorer)
