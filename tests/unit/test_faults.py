@@ -182,7 +182,7 @@ def test_job_whose_request_cannot_be_read_retries_then_dead_letters_and_batch_ma
 def test_status_update_fails_once_then_the_redelivery_completes_the_job(api, worker, queues):
     aws = queues
     job_id = submit(api, [GOOD, BAD])
-    table_client = worker.store._table.meta.client
+    table_client = worker.store._dynamodb
     with failing(table_client, "UpdateItem") as failed:
         assert len(run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url))) == 1
     assert len(failed) == 1
@@ -198,7 +198,7 @@ def test_status_update_fails_once_then_the_redelivery_completes_the_job(api, wor
 def test_queue_send_fails_then_the_job_is_marked_failed_not_left_queued(api, queues):
     from functions.api import jobs
 
-    table = jobs.store()._table
+    table = boto3.resource("dynamodb").Table(jobs.store().table_name)
     before = {i["job_id"] for i in table.scan()["Items"]}
     with failing(jobs.store()._sqs, "SendMessage"):
         status, body = api_request(api, "POST", "/jobs", {"texts": [GOOD]})

@@ -124,6 +124,8 @@ def test_worker_answers_the_event_file(api, worker):
     store._s3.put_object(
         Bucket=store.bucket, Key=store.request_key(job_id), Body=json.dumps({"texts": TEXTS})
     )
-    store._table.put_item(Item={"job_id": job_id, "status": "queued", "texts": 3, "created_at": 0})
+    boto3.resource("dynamodb").Table(store.table_name).put_item(
+        Item={"job_id": job_id, "status": "queued", "texts": 3, "created_at": 0}
+    )
     assert worker.lambda_handler(event, context("worker")) == {"batchItemFailures": []}
     assert api_request(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"
