@@ -25,7 +25,9 @@ MAX_RECEIVE_COUNT = service.settings.max_receive_count
 processor = BatchProcessor(event_type=EventType.SQS)
 store = JobStore.from_settings(service.settings)
 idempotency = IdempotencyConfig(expires_after_seconds=24 * 3600)
-persistence = DynamoDBPersistenceLayer(table_name=service.settings.idempotency_table)
+persistence = DynamoDBPersistenceLayer(
+    table_name=service.settings.idempotency_table, boto3_client=store.dynamodb
+)
 
 
 @idempotent_function(data_keyword_argument="job_id", config=idempotency, persistence_store=persistence)

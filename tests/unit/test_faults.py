@@ -182,7 +182,7 @@ def test_job_whose_request_cannot_be_read_retries_then_dead_letters_and_batch_ma
 def test_status_update_fails_once_then_the_redelivery_completes_the_job(api, worker, queues):
     aws = queues
     job_id = submit(api, [GOOD, BAD])
-    table_client = worker.store._dynamodb
+    table_client = worker.store.dynamodb
     with failing(table_client, "UpdateItem") as failed:
         assert len(run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url))) == 1
     assert len(failed) == 1

@@ -35,10 +35,11 @@ class JobStore:
     def from_settings(cls, settings: Settings) -> JobStore:
         return cls(settings.jobs_table, settings.data_bucket, settings.jobs_queue_url)
 
-    # Clients are made on first use and then reused for the life of the execution environment.
+    # Clients are made on first use and then reused for the life of the execution environment; the
+    # worker hands this one to its idempotency layer too.
     # DynamoDB through its client, not boto3's resource layer: the resource costs ~35 ms more at start.
     @functools.cached_property
-    def _dynamodb(self):
+    def dynamodb(self):
         return boto3.client("dynamodb")
 
     @functools.cached_property
@@ -67,7 +68,7 @@ class JobStore:
             Body=json.dumps({"texts": texts}).encode(),
             ContentType="application/json",
         )
-        self._dynamodb.put_item(
+        self.dynamodb.put_item(
             TableName=self.table_name,
             Item=_typed(
                 {
@@ -90,7 +91,7 @@ class JobStore:
         return job_id
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        item = self._dynamodb.get_item(TableName=self.table_name, Key=_typed({"job_id": job_id})).get("Item")
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=_typed({"job_id": job_id})).get("Item")
         return {name: _from_dynamodb(value) for name, value in item.items()} if item else None
 
     def load_texts(self, job_id: str) -> list[str]:
@@ -109,7 +110,7 @@ class JobStore:
             Body=json.dumps(result).encode(),
             ContentType="application/json",
         )
-        self._dynamodb.update_item(
+        self.dynamodb.update_item(
             TableName=self.table_name,
             Key=_typed({"job_id": job_id}),
             UpdateExpression="SET #s = :done, completed_at = :now",
@@ -120,7 +121,7 @@ class JobStore:
 
     def mark_failed(self, job_id: str, reason: str) -> None:
         try:
-            self._dynamodb.update_item(
+            self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=_typed({"job_id": job_id}),
                 UpdateExpression="SET #s = :failed, reason = :reason, completed_at = :now",
