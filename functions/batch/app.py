@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sentiment_core.adapters.startup import start
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
+from sentiment_core.responses import model_fields
 
 service = start("batch")
 logger, tracer, metrics, model = service.logger, service.tracer, service.metrics, service.model
@@ -85,7 +86,7 @@ def score_object(bucket: str, key: str, context: LambdaContext) -> Summary | Non
                 {
                     "source": key,
                     "error": str(problem),
-                    "model": {"name": model.name, "version": model.version},
+                    "model": model_fields(model),
                 },
             )
             s3.delete_objects(

@@ -83,4 +83,5 @@ def test_a_corrupt_model_stops_the_run_at_init_and_health_never_answers(tmp_path
     output = process.communicate(timeout=30)[0]
     assert process.returncode not in (0, None)
     assert answered == []  # nothing ever said healthy
-    assert "model failed to load: sha256 of model.onnx does not match the manifest" in output
+    assert "model failed to load: model artifact unusable" in output
+    assert "model.onnx does not match its sha256 in the manifest" in output

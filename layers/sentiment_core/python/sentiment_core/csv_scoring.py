@@ -17,6 +17,7 @@ from typing import IO, Protocol
 
 from sentiment_core.model import Prediction
 from sentiment_core.preprocess import has_visible_text
+from sentiment_core.responses import model_fields
 
 TEXT_COLUMNS = ("text", "review")
 DELIMITERS = ",;\t|"
@@ -142,7 +143,7 @@ def score_csv(
     summary = Summary(
         text_column=header[column].strip(),
         delimiter=dialect.delimiter,
-        model={"name": model.name, "version": model.version},
+        model=model_fields(model),
     )
 
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from sentiment_core.model import Prediction, SentimentModel
 
 if TYPE_CHECKING:
+    from sentiment_core.csv_scoring import Scorer
     from sentiment_core.schemas import ModelInfo, PredictionOut
 
 
-def model_fields(model: SentimentModel) -> dict:
+def model_fields(model: SentimentModel | Scorer) -> dict:
     return {"name": model.name, "version": model.version}
 
 
