@@ -110,27 +110,29 @@ class JobStore:
             Body=json.dumps(result).encode(),
             ContentType="application/json",
         )
-        self.dynamodb.update_item(
-            TableName=self.table_name,
-            Key=_typed({"job_id": job_id}),
-            UpdateExpression="SET #s = :done, completed_at = :now",
-            ConditionExpression="attribute_exists(job_id)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=_typed({":done": "done", ":now": int(time.time())}),
+        self._finish(
+            job_id, "SET #s = :done, completed_at = :now", "attribute_exists(job_id)", {":done": "done"}
         )
 
     def mark_failed(self, job_id: str, reason: str) -> None:
         try:
-            self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=_typed({"job_id": job_id}),
-                UpdateExpression="SET #s = :failed, reason = :reason, completed_at = :now",
-                ConditionExpression="attribute_exists(job_id) AND #s <> :done",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_typed(
-                    {":failed": "failed", ":done": "done", ":reason": reason, ":now": int(time.time())}
-                ),
+            self._finish(
+                job_id,
+                "SET #s = :failed, reason = :reason, completed_at = :now",
+                "attribute_exists(job_id) AND #s <> :done",
+                {":failed": "failed", ":done": "done", ":reason": reason},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    def _finish(self, job_id: str, update: str, condition: str, values: dict[str, Any]) -> None:
+        """Set the job's final status (and `completed_at`), if `condition` holds."""
+        self.dynamodb.update_item(
+            TableName=self.table_name,
+            Key=_typed({"job_id": job_id}),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_typed({**values, ":now": int(time.time())}),
+        )
