@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import socket
+import subprocess
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -145,3 +148,22 @@ def s3_events(resources: Resources) -> list[dict]:
 def emf_lines(captured: str) -> list[dict]:
     """The EMF documents among captured log lines."""
     return [line for line in map(json.loads, filter(str.strip, captured.splitlines())) if "_aws" in line]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn_local_run(port: int, aws_port: int, **env: str) -> subprocess.Popen:
+    """`python -m local_run` (what `make run` starts) on these ports; its output piped as text."""
+    ports = {"PORT": str(port), "LOCAL_AWS_PORT": str(aws_port)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "local_run"],
+        cwd=REPO,
+        env={**os.environ, **ports, "PYTHONUNBUFFERED": "1", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

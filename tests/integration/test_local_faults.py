@@ -11,7 +11,7 @@ import time
 import requests
 
 from sentiment_core import settings
-from tests.integration.conftest import free_port, spawn_local_run
+from tests.helpers import free_port, spawn_local_run
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's request quota, which the local run applies too
 
