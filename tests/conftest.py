@@ -1,15 +1,13 @@
-"""Settings every test shares (no AWS account, no X-Ray daemon, one metrics namespace), and the
-in-process moto stack with the template's resources.
+"""Settings every test shares: no AWS account, no X-Ray daemon, one metrics namespace.
 
 Tiers: tests/unit runs in seconds (a fake model, see tests/fakes.py); tests/model needs the committed
-ONNX model; tests/integration starts the local run; `pytest` runs them all.
+ONNX model; tests/infra reads the templates; tests/integration starts the local run; `pytest` runs
+them all.
 """
 
 from __future__ import annotations
 
 import os
-
-import pytest
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_REGION", "us-east-1")
@@ -19,16 +17,3 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImdbSentiment")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "imdb-sentiment")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-@pytest.fixture(scope="session")
-def aws():
-    from moto import mock_aws
-
-    from local_run.resources import create_resources
-
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    with mock_aws():
-        resources = create_resources(visibility_timeout=0)  # failed messages come straight back
-        os.environ.update(resources.environment())
-        yield resources

@@ -17,10 +17,11 @@ from unittest import mock
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from moto import mock_aws
 
 from local_run.lambda_context import LocalLambdaContext
 from local_run.pollers import sqs_event
-from local_run.resources import Resources
+from local_run.resources import Resources, create_resources
 from sentiment_core import settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,26 +58,35 @@ def import_handlers(model=None) -> dict[str, ModuleType]:
 
 
 def handler_fixtures(model_factory=None) -> tuple:
-    """Session fixtures `handlers`, `api`, `worker`, `batch` for a test tier: the handlers on the moto
-    stack (`aws`), serving `model_factory()` or, without one, the committed ONNX model."""
+    """Fixtures `aws`, `handlers`, `api`, `worker`, `batch` for a test tier (a package): the in-process
+    moto stack with the template's resources, and the handlers on it, serving `model_factory()` or,
+    without one, the committed ONNX model. Each tier gets its own stack, gone when the tier ends."""
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="package")
+    def aws():
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        with mock_aws():
+            resources = create_resources(visibility_timeout=0)  # failed messages come straight back
+            os.environ.update(resources.environment())
+            yield resources
+
+    @pytest.fixture(scope="package")
     def handlers(aws) -> dict[str, ModuleType]:
         return import_handlers(model_factory() if model_factory else None)
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="package")
     def api(handlers):
         return handlers["api"]
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="package")
     def worker(handlers):
         return handlers["worker"]
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="package")
     def batch(handlers):
         return handlers["batch"]
 
-    return handlers, api, worker, batch
+    return aws, handlers, api, worker, batch
 
 
 def api_request(api, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:

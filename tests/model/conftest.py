@@ -2,4 +2,4 @@
 
 from tests.helpers import handler_fixtures
 
-handlers, api, worker, batch = handler_fixtures()
+aws, handlers, api, worker, batch = handler_fixtures()

@@ -3,4 +3,4 @@
 from tests.fakes import FakeModel
 from tests.helpers import handler_fixtures
 
-handlers, api, worker, batch = handler_fixtures(FakeModel)
+aws, handlers, api, worker, batch = handler_fixtures(FakeModel)
