@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 
-from benchmarks.common import REPO, run_json
+from benchmarks.common import REPO, local_aws, run_json
 
 SERVICE_PROBE = r"""
 import json, sys, time
@@ -94,12 +92,6 @@ print(json.dumps({"answered_at": answered_at, "cpu_s": cpu_s, "result": result},
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _seconds_to_answer(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
     """Wall seconds from spawning `python args` to the answer it prints (its last stdout line), and
     that answer, with the CPU seconds the process had used by then (`cpu_s`: less sensitive to a
@@ -115,32 +107,15 @@ def _seconds_to_answer(args: list[str], env: dict[str, str]) -> tuple[float, dic
 
 
 @contextlib.contextmanager
-def local_aws() -> Iterator[tuple[dict[str, str], dict[str, Callable[[], dict]]]]:
-    """A moto server with the template's resources: the environment the handlers get, and for each
-    handler a maker of a fresh first event (a new job, a new CSV: nothing answered from a cache)."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    saved = dict(os.environ)
-    try:
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_DEFAULT_REGION": "us-east-1",
-            }
-        )
+def first_events() -> Iterator[tuple[dict[str, str], dict[str, Callable[[], dict]]]]:
+    """The local AWS stack (benchmarks.common.local_aws): the environment the handlers get, and for
+    each handler a maker of a fresh first event (a new job, a new CSV: nothing answered from a cache)."""
+    with local_aws() as (env, resources):
         import boto3
 
         from local_run.pollers import sqs_event
-        from local_run.resources import create_resources
         from sentiment_core.adapters.jobs import JobStore
 
-        resources = create_resources()
         store = JobStore(resources.jobs_table, resources.bucket, resources.jobs_queue_url)
         sqs, s3 = boto3.client("sqs"), boto3.client("s3")
         api_event = json.loads((REPO / "events" / "api_predict_one.json").read_text())
@@ -159,12 +134,7 @@ def local_aws() -> Iterator[tuple[dict[str, str], dict[str, Callable[[], dict]]]
             event["Records"][0]["s3"]["object"]["key"] = key
             return event
 
-        env = {**os.environ, **resources.environment()}
         yield env, {"api": lambda: api_event, "worker": worker_event, "batch": batch_event}
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        server.stop()
 
 
 def handlers_vs_bare(runs: int) -> dict:
@@ -181,7 +151,7 @@ def handlers_vs_bare(runs: int) -> dict:
     model_dir = str(Settings.from_env(base).model_dir)
     seconds: dict[str, list[float]] = {"bare": [], "api": [], "worker": [], "batch": []}
     cpu: dict[str, list[float]] = {name: [] for name in seconds}
-    with local_aws() as (aws_env, first_event):
+    with first_events() as (aws_env, first_event):
         env = {**base, **aws_env}
         for _ in range(runs):
             took, answer = _seconds_to_answer(["-c", BARE_PROBE, model_dir], env)
