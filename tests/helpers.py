@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from contextlib import nullcontext
 from pathlib import Path
 from types import ModuleType
@@ -153,6 +154,15 @@ def s3_events(resources: Resources) -> list[dict]:
             if body.get("Event") != "s3:TestEvent":
                 events.append(body)
     return events
+
+
+def versioned_bucket(prefix: str) -> str:
+    """A new versioned bucket on the moto stack, as the registry's and the data bucket are deployed."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
 
 
 def emf_lines(captured: str) -> list[dict]:
