@@ -1,0 +1,93 @@
+"""Fan-out, step 1: find the file's row boundaries and write the chunk list the Distributed Map reads.
+
+A .csv.gz is decompressed once to a staging object, so every chunk can take a ranged GET of it.
+A file that cannot be scored gets error.json here, with the reason the single path would give.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import zlib
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.fanout.files import (
+    TEXT_COLUMN_METADATA,
+    output_keys,
+    publish,
+    put_json,
+    s3,
+    work_key,
+    write_status,
+)
+from sentiment_core.chunking import plan_chunks
+from sentiment_core.csv_scoring import NotScorable
+
+logger = Logger(service="fanout-split")
+
+
+def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
+    """Decompress key to the run's staging object; return its key and ETag."""
+    staged = work_key(run, "source.csv")
+    body = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
+    try:
+        s3.upload_fileobj(gzip.GzipFile(fileobj=body), bucket, staged)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise NotScorable(f"the .csv.gz file is not valid gzip ({error}): upload it again") from None
+    return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
+
+
+def reject(plan: dict, reason: str) -> None:
+    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
+    outputs = output_keys(plan["key"])
+    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason})
+    s3.delete_objects(
+        Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
+    )
+    write_status(plan, "failed", error=reason)
+    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    bucket, key, run = event["bucket"], event["key"], event["run"]
+    head = s3.head_object(Bucket=bucket, Key=key)
+    plan = {
+        "bucket": bucket,
+        "key": key,
+        "etag": head["ETag"],  # the merge writes only if the source is still this upload
+        "run": run,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": time.time(),
+    }
+    write_status(plan, "splitting")
+    try:
+        source, source_etag = key, head["ETag"]
+        if key.lower().endswith(".gz"):
+            source, source_etag = _stage_gzip(bucket, key, head["ETag"], run)
+        body = s3.get_object(Bucket=bucket, Key=source, IfMatch=source_etag)["Body"]
+        requested = head.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
+        layout, chunks = plan_chunks(body, int(event["chunk_rows"]), requested)
+    except NotScorable as problem:
+        logger.warning("file not scored", extra={"reason": str(problem)})
+        reject(plan, str(problem))
+        return {**plan, "rejected": True}
+    chunk_list = work_key(run, "chunks.json")
+    s3.put_object(Bucket=bucket, Key=chunk_list, Body=json.dumps([c.as_dict() for c in chunks]).encode())
+    s3.put_object(Bucket=bucket, Key=work_key(run, "header.csv"), Body=layout.output_header())
+    plan.update(
+        rejected=False,
+        source=source,
+        source_etag=source_etag,
+        chunk_list=chunk_list,
+        chunks=len(chunks),
+        chunk_rows=int(event["chunk_rows"]),
+        rows=sum(c.rows for c in chunks),
+        layout=layout.as_dict(),
+    )
+    write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
+    logger.info("file split", extra={"rows": plan["rows"], "chunks": plan["chunks"]})
+    return plan
