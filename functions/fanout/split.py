@@ -7,6 +7,7 @@ A file that cannot be scored gets error.json here, with the reason the single pa
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import time
 import zlib
@@ -29,21 +30,36 @@ from sentiment_core.csv_scoring import NotScorable
 logger = Logger(service="fanout-split")
 
 
+class _Unseekable(io.RawIOBase):
+    """A forward-only view of a stream: the upload then reads it once instead of seeking back."""
+
+    def __init__(self, source) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
     """Decompress key to the run's staging object; return its key and ETag."""
     staged = work_key(run, "source.csv")
     body = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
     try:
-        s3.upload_fileobj(gzip.GzipFile(fileobj=body), bucket, staged)
-    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        s3.upload_fileobj(io.BufferedReader(_Unseekable(gzip.GzipFile(fileobj=body))), bucket, staged)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise NotScorable(f"the .csv.gz file is not valid gzip ({error}): upload it again") from None
     return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
 
 
-def reject(plan: dict, reason: str) -> None:
+def reject(plan: dict, reason: str, **details) -> None:
     """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
     outputs = output_keys(plan["key"])
-    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason})
+    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
     s3.delete_objects(
         Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
     )
