@@ -12,6 +12,7 @@ import importlib
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ _name = ""
 
 def _load(module: str, name: str, environment: dict[str, str]) -> None:
     global _handler, _name
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run, which then stops its workers
     os.environ.update(environment)
     _handler, _name = importlib.import_module(module).lambda_handler, name
 
@@ -48,7 +50,7 @@ def _invoke(event: dict) -> tuple[bool, object]:
 
 class FunctionPool:
     def __init__(self, name: str, module: str, concurrency: int, environment: Mapping[str, str]) -> None:
-        self.name = name
+        self.name, self.concurrency = name, concurrency
         self._pool = ProcessPoolExecutor(
             max_workers=concurrency,
             mp_context=multiprocessing.get_context("spawn"),  # no inherited threads or moto state
@@ -58,8 +60,7 @@ class FunctionPool:
 
     def warm(self) -> None:
         """Start every worker now, so the first request does not pay for the model load."""
-        workers = self._pool._max_workers
-        list(self._pool.map(_noop, range(workers)))
+        list(self._pool.map(_noop, range(self.concurrency)))
 
     def __call__(self, event: dict, context: object = None) -> dict:
         ok, result = self._pool.submit(_invoke, event).result()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import boto3
 
+from functions.fanout import EVENT_SOURCE
+
 MAX_RECEIVE_COUNT = 3  # as the template's redrive policy
 
 
@@ -20,6 +22,9 @@ class Resources:
     batch_queue_url: str = ""
     # The model registry (the pipeline stack's ArtifactsBucket in AWS), to try `make publish-model` on.
     artifacts_bucket: str = "imdb-sentiment-artifacts-local"
+    event_bus: str = "imdb-sentiment-events"
+    # Locally a rule on the bus copies every file event here, where a person or a test can read it.
+    file_events_queue_url: str = ""
 
     def environment(self) -> dict[str, str]:
         """The variables the template gives the functions."""
@@ -29,11 +34,12 @@ class Resources:
             "IDEMPOTENCY_TABLE": self.idempotency_table,
             "JOBS_QUEUE_URL": self.jobs_queue_url,
             "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            "EVENT_BUS_NAME": self.event_bus,
         }
 
 
 def create_resources(visibility_timeout: int = 5) -> Resources:
-    """Bucket, tables, queues (with DLQ) and the bucket's incoming/*.csv notification."""
+    """Bucket, tables, queues (with DLQ), the bucket's incoming/ notification and the event bus."""
     names = Resources()
     s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
     s3.create_bucket(Bucket=names.bucket)
@@ -78,7 +84,6 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
                         "Key": {
                             "FilterRules": [
                                 {"Name": "prefix", "Value": "incoming/"},
-                                {"Name": "suffix", "Value": ".csv"},
                             ]
                         }
                     },
@@ -94,4 +99,17 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
         dlq_url,
         batch_url,
         names.artifacts_bucket,
+        names.event_bus,
+        _file_events(names.event_bus, sqs),
     )
+
+
+def _file_events(bus: str, sqs) -> str:
+    """The stack's event bus, and a queue that receives its file events."""
+    events = boto3.client("events")
+    events.create_event_bus(Name=bus)
+    url = sqs.create_queue(QueueName="imdb-sentiment-file-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="file-events", EventBusName=bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+    events.put_targets(Rule="file-events", EventBusName=bus, Targets=[{"Id": "file-events", "Arn": arn}])
+    return url

@@ -13,11 +13,12 @@ from pathlib import PurePosixPath
 
 import boto3
 
+from functions.fanout import EVENT_SOURCE
 from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
-EVENT_SOURCE = "imdb-sentiment.batch"
+
 STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
 
 s3 = boto3.client("s3")
