@@ -11,7 +11,8 @@ import os
 import tempfile
 import time
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import WORK, estimated_cost, part_name, put_json, s3, work_key, write_status
@@ -19,6 +20,7 @@ from sentiment_core.chunking import Layout, score_chunk
 from sentiment_core.model import get_model
 
 logger = Logger(service="fanout-score")
+metrics = Metrics(service="fanout")
 model = get_model()
 
 
@@ -47,6 +49,7 @@ def _progress(plan: dict, chunk_seconds: float) -> None:
 
 def record_failure(plan: dict, chunk: dict, error: dict) -> dict:
     first, rows = chunk["first_row"], chunk["rows"]
+    metrics.add_metric(name="FanoutChunksFailed", unit=MetricUnit.Count, value=1)
     put_json(
         plan["bucket"],
         work_key(plan["run"], part_name(chunk["index"], "failed.json")),
@@ -56,6 +59,7 @@ def record_failure(plan: dict, chunk: dict, error: dict) -> dict:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     plan, chunk = event["plan"], event["chunk"]
     if "error" in event:
@@ -75,5 +79,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     s3.put_object(
         Bucket=plan["bucket"], Key=work_key(plan["run"], f"{name}.json"), Body=json.dumps(result).encode()
     )
+    metrics.add_metric(name="FanoutRowsScored", unit=MetricUnit.Count, value=summary.rows)
     _progress(plan, summary.seconds)
     return {"index": chunk["index"], "rows": summary.rows}

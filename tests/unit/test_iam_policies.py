@@ -56,6 +56,8 @@ def transformed() -> dict:
                 props["ImageUri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imdb-sentiment:built"
             else:
                 props["CodeUri"] = "s3://bucket/built.zip"
+        if resource["Type"] == "AWS::Serverless::StateMachine":  # sam package uploads the definition
+            resource["Properties"]["DefinitionUri"] = "s3://bucket/definition.asl.json"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     return transform(template, {}, _NoManagedPolicies())
 
@@ -227,12 +229,44 @@ EXPECTED = {
             "${ServerlessDeploymentApplication}/*",
         ),
     },
+    "FanoutSplitFunctionRole": own_logs_and_traces("FanoutSplitLogGroup")
+    | {
+        ("s3:GetObject", "data:incoming/*"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("s3:PutObject", "data:fanout/*"),
+        ("s3:AbortMultipartUpload", "data:fanout/*"),
+        ("s3:PutObject", "data:scored/*"),
+        ("s3:DeleteObject", "data:scored/*"),
+        ("events:PutEvents", "FanoutEventBus"),
+    },
+    "FanoutScoreFunctionRole": own_logs_and_traces("FanoutScoreLogGroup")
+    | {
+        ("s3:GetObject", "data:incoming/*"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("s3:PutObject", "data:fanout/*"),
+        ("s3:PutObject", "data:scored/*.status.json"),
+        ("s3:ListBucket", "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"),
+    },
+    "FanoutMergeFunctionRole": own_logs_and_traces("FanoutMergeLogGroup")
+    | {
+        ("s3:GetObject", "data:incoming/*"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("s3:DeleteObject", "data:fanout/*"),
+        ("s3:ListBucket", "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"),
+        ("s3:PutObject", "data:scored/*"),
+        ("s3:DeleteObject", "data:scored/*"),
+        ("s3:AbortMultipartUpload", "data:scored/*"),
+        ("events:PutEvents", "FanoutEventBus"),
+    },
 }
 FUNCTIONS = {
     "ApiFunction": ("ApiFunctionRole", "ApiLogGroup"),
     "WorkerFunction": ("WorkerFunctionRole", "WorkerLogGroup"),
     "BatchFunction": ("BatchFunctionRole", "BatchLogGroup"),
     "PreTrafficHookFunction": ("PreTrafficHookFunctionRole", "PreTrafficHookLogGroup"),
+    "FanoutSplitFunction": ("FanoutSplitFunctionRole", "FanoutSplitLogGroup"),
+    "FanoutScoreFunction": ("FanoutScoreFunctionRole", "FanoutScoreLogGroup"),
+    "FanoutMergeFunction": ("FanoutMergeFunctionRole", "FanoutMergeLogGroup"),
 }
 
 

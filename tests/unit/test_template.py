@@ -34,7 +34,14 @@ def test_sam_validate(args):
 def test_functions_are_arm64_images_with_alias():
     functions = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
     functions.pop("PreTrafficHookFunction")  # a few lines of boto3, packaged as a zip
-    assert set(functions) == {"ApiFunction", "WorkerFunction", "BatchFunction"}
+    assert set(functions) == {
+        "ApiFunction",
+        "WorkerFunction",
+        "BatchFunction",
+        "FanoutSplitFunction",
+        "FanoutScoreFunction",
+        "FanoutMergeFunction",
+    }
     assert TEMPLATE["Globals"]["Function"]["Architectures"] == ["arm64"]
     for name, function in functions.items():
         props = function["Properties"]
@@ -90,6 +97,9 @@ KNOWN = (
         "AWS::NoValue",
         "ServerlessDeploymentApplication",  # made by SAM for DeploymentPreference
         "ApiFunctionAliaslive",  # made by SAM for AutoPublishAlias
+        "FanoutSplitFunctionAliaslive",
+        "FanoutScoreFunctionAliaslive",
+        "FanoutMergeFunctionAliaslive",
     }
 )
 ALARMS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
