@@ -18,6 +18,12 @@ FUNCTIONS = {
     "fanout-merge": "functions.fanout.merge",
 }
 STATE_MACHINE_NAME = "imdb-sentiment-csv-fanout"
+# Substitution -> the local function whose ARN fills it.
+FUNCTION_SUBSTITUTIONS = {
+    "SplitFunctionArn": "fanout-split",
+    "ScoreFunctionArn": "fanout-score",
+    "MergeFunctionArn": "fanout-merge",
+}
 # Substitution -> the template parameter that sets it (template.yaml's DefinitionSubstitutions).
 TEMPLATE_PARAMETERS = {
     "ChunkRows": "FanoutChunkRows",
@@ -36,12 +42,8 @@ def template_parameter(name: str) -> str:
 
 def definition(**overrides: object) -> str:
     """The ASL with its ${...} substitutions filled as the template fills them (overrides for tests)."""
-    values = {
-        "SplitFunctionArn": _arn("fanout-split"),
-        "ScoreFunctionArn": _arn("fanout-score"),
-        "MergeFunctionArn": _arn("fanout-merge"),
-        **{k: str(v) for k, v in overrides.items()},
-    }
+    values = {name: _arn(function) for name, function in FUNCTION_SUBSTITUTIONS.items()}
+    values.update({k: str(v) for k, v in overrides.items()})
     for name, parameter in TEMPLATE_PARAMETERS.items():
         if name not in values:
             values[name] = template_parameter(parameter)

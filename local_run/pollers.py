@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import logging
@@ -108,17 +109,16 @@ class ExecutionStarter(Poller):
     twice starts one execution, as EventBridge's at-least-once delivery requires.
     """
 
-    SUFFIXES = (".csv", ".csv.gz")
-
-    def __init__(self, queue_url: str, state_machine_arn: str) -> None:
+    def __init__(self, queue_url: str, state_machine_arn: str, key_patterns: list[str]) -> None:
         super().__init__(queue_url, self._start, "csv-fanout", batch_size=10)
         self.sfn, self.state_machine_arn = boto3.client("stepfunctions"), state_machine_arn
+        self.key_patterns = key_patterns  # the start rule's wildcards, as EventBridge matches them
 
     def _start(self, event: dict, context: object) -> None:
         for record in event.get("Records", []):
             bucket = record["s3"]["bucket"]["name"]
             key = unquote_plus(record["s3"]["object"]["key"])
-            if not key.startswith("incoming/") or not key.lower().endswith(self.SUFFIXES):
+            if not any(fnmatch.fnmatchcase(key, pattern) for pattern in self.key_patterns):
                 continue
             upload = f"{key}\0{record['s3']['object'].get('sequencer', '')}".encode()
             try:

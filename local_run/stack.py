@@ -17,7 +17,7 @@ from local_run.fanout import create_state_machine
 from local_run.functions import FunctionPool, route_invocations
 from local_run.gateway import make_server
 from local_run.pollers import ExecutionStarter, Poller, SqsPoller
-from local_run.resources import Resources, create_resources
+from local_run.resources import Resources, create_resources, start_rule_patterns
 
 REGION = "us-east-1"
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -73,7 +73,7 @@ class LocalStack:
     def _start_functions(self) -> None:
         sizes = concurrency()
         for name, module in MODULES.items():
-            environment = dict(os.environ)
+            environment = {**os.environ, **self.resources.environment(name)}
             if name == "fanout-score":  # chunk workers share the cores instead of contending for them
                 environment.setdefault("INFERENCE_THREADS", str(max(1, CORES // sizes[name])))
             self._pools[name] = FunctionPool(name, module, sizes[name], environment)
@@ -100,7 +100,7 @@ class LocalStack:
         threading.Thread(target=self._http.serve_forever, name="http-api", daemon=True).start()
         self._pollers = [
             SqsPoller(self.resources.jobs_queue_url, self._pools["worker"], "worker"),
-            ExecutionStarter(self.resources.batch_queue_url, self.state_machine_arn),
+            ExecutionStarter(self.resources.uploads_queue_url, self.state_machine_arn, start_rule_patterns()),
         ]
         for poller in self._pollers:
             poller.start()
