@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 from cfnlint.decode import cfn_yaml
 
-from functions.fanout import EVENT_SOURCE
+from functions.events import EVENT_SOURCE
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 PREFIX = "imdb-sentiment"

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 import boto3
 
-from functions.fanout import EVENT_SOURCE
+from functions.events import publish as publish_event
 from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
@@ -22,7 +22,6 @@ TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text co
 STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
 
 s3 = boto3.client("s3")
-events = boto3.client("events")
 
 
 def output_keys(key: str) -> dict[str, str]:
@@ -80,14 +79,5 @@ def write_status(plan: dict, state: str, **fields) -> None:
 
 
 def publish(plan: dict, outcome: str, **detail) -> None:
-    """One event per file on the stack's bus: "Batch file scored" or "Batch file failed"."""
-    events.put_events(
-        Entries=[
-            {
-                "Source": EVENT_SOURCE,
-                "DetailType": f"Batch file {outcome}",
-                "EventBusName": os.environ["EVENT_BUS_NAME"],
-                "Detail": json.dumps({"bucket": plan["bucket"], "key": plan["key"], **detail}),
-            }
-        ]
-    )
+    """The file's one event: "Batch file scored" or "Batch file failed"."""
+    publish_event(f"Batch file {outcome}", {"bucket": plan["bucket"], "key": plan["key"], **detail})

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.events import publish
 from sentiment_core.jobs import JobStore
 from sentiment_core.model import get_model
 from sentiment_core.responses import model_info, prediction_out
@@ -44,12 +45,13 @@ def score_job(job_id: str) -> dict:
     """Score a job once: a redelivered message returns the stored outcome instead of scoring again."""
     texts = store.load_texts(job_id)
     predictions = record_predictions(metrics, model, texts)
+    info = model_info(model).model_dump()
     store.complete(
         job_id,
-        {
-            "model": model_info(model).model_dump(),
-            "predictions": [prediction_out(p).model_dump() for p in predictions],
-        },
+        {"model": info, "predictions": [prediction_out(p).model_dump() for p in predictions]},
+    )
+    publish(
+        "Job done", {"job_id": job_id, "texts": len(texts), "output": store.result_key(job_id), "model": info}
     )
     return {"job_id": job_id, "texts": len(texts)}
 
@@ -64,9 +66,9 @@ def record_handler(record: SQSRecord) -> None:
         except Exception as error:
             logger.exception("job failed", extra={"attempt": record.attributes.approximate_receive_count})
             if int(record.attributes.approximate_receive_count) >= MAX_RECEIVE_COUNT:
-                store.mark_failed(
-                    job_id, f"scoring failed after {MAX_RECEIVE_COUNT} attempts ({type(error).__name__})"
-                )
+                reason = f"scoring failed after {MAX_RECEIVE_COUNT} attempts ({type(error).__name__})"
+                store.mark_failed(job_id, reason)
+                publish("Job failed", {"job_id": job_id, "error": reason})
                 metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
             raise
     metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=1)

@@ -20,6 +20,7 @@ import pytest
 from moto import mock_aws
 from moto.core.config import default_user_config
 
+from functions.events import EVENT_SOURCE
 from local_run.fanout import FUNCTIONS, create_state_machine
 from local_run.functions import route_invocations
 from local_run.lambda_context import LocalLambdaContext
@@ -43,7 +44,7 @@ def stack():
         events.put_rule(
             Name="files",
             EventBusName="fanout-test-bus",
-            EventPattern=json.dumps({"source": ["imdb-sentiment.batch"]}),
+            EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
         )
         events.put_targets(Rule="files", EventBusName="fanout-test-bus", Targets=[{"Id": "q", "Arn": arn}])
         os.environ["EVENT_BUS_NAME"] = "fanout-test-bus"

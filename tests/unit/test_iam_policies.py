@@ -211,6 +211,7 @@ EXPECTED = {
         ("dynamodb:PutItem", "IdempotencyTable"),
         ("dynamodb:UpdateItem", "IdempotencyTable"),
         ("dynamodb:DeleteItem", "IdempotencyTable"),
+        ("events:PutEvents", "FanoutEventBus"),
     },
     "BatchFunctionRole": own_logs_and_traces("BatchLogGroup")
     | {
