@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import math
-import os
 import re
 import time
 
@@ -31,10 +30,14 @@ MODEL_CONCURRENCY = (10, 100, 1000)
 LAMBDA_TIMEOUT_S = 900
 
 
-def short_reviews(n: int) -> bytes:
-    """n rows of short reviews (a first sentence), cycling over the test split."""
+def short_texts(n: int) -> list[str]:
+    """n short reviews (a first sentence), cycling over the test split."""
     texts = [re.split(r"(?<=[.!?])\s", r["text"], maxsplit=1)[0][:200] for r in test_reviews(5000, stride=5)]
-    return _csv([texts[i % len(texts)] for i in range(n)])
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def short_reviews(n: int) -> bytes:
+    return _csv(short_texts(n))
 
 
 def imdb_reviews(n: int) -> bytes:
@@ -52,41 +55,11 @@ def _csv(texts: list[str]) -> bytes:
 
 def single(rows: int) -> dict:
     """The single invocation: the batch handler on an S3 event, moto in process."""
-    import importlib
-
-    from moto import mock_aws
-
-    from local_run.lambda_context import LocalLambdaContext
-    from local_run.resources import create_resources
+    from benchmarks.batch_throughput import batch_rows_per_second
 
     handler_environment()
-    data = short_reviews(rows)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    with mock_aws():
-        resources = create_resources()
-        os.environ.update(resources.environment())
-        batch = importlib.import_module("functions.batch.app")
-        batch.s3.put_object(Bucket=resources.bucket, Key="incoming/bench.csv", Body=data)
-        event = {
-            "Records": [
-                {"s3": {"bucket": {"name": resources.bucket}, "object": {"key": "incoming/bench.csv"}}}
-            ]
-        }
-        started = time.perf_counter()
-        with quiet():
-            batch.lambda_handler(event, LocalLambdaContext(function_name="batch", timeout_s=900))
-        seconds = time.perf_counter() - started
-        summary = json.loads(
-            batch.s3.get_object(Bucket=resources.bucket, Key="scored/bench.summary.json")["Body"].read()
-        )
-    assert summary["rows"] == summary["scored"] == rows, summary
-    threads = int(os.environ.get("INFERENCE_THREADS", "0"))
-    return {
-        "rows": rows,
-        "threads": threads,
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(rows / seconds, 1),
-    }
+    rows_in = [{"id": i, "label": "", "rating": "", "text": t} for i, t in enumerate(short_texts(rows))]
+    return batch_rows_per_second(rows_in)
 
 
 def fanout(rows: int) -> dict:

@@ -81,3 +81,14 @@ def write_status(plan: dict, state: str, **fields) -> None:
 def publish(plan: dict, outcome: str, **detail) -> None:
     """The file's one event: "Batch file scored" or "Batch file failed"."""
     publish_event(f"Batch file {outcome}", {"bucket": plan["bucket"], "key": plan["key"], **detail})
+
+
+def reject(plan: dict, reason: str, **details) -> None:
+    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
+    outputs = output_keys(plan["key"])
+    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
+    s3.delete_objects(
+        Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
+    )
+    write_status(plan, "failed", error=reason)
+    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})

@@ -22,10 +22,10 @@ from functions.fanout.files import (
     part_name,
     publish,
     put_json,
+    reject,
     s3,
     write_status,
 )
-from functions.fanout.split import reject
 from sentiment_core.csv_scoring import Summary
 
 logger = Logger(service="fanout-merge")

@@ -15,15 +15,7 @@ import zlib
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.fanout.files import (
-    TEXT_COLUMN_METADATA,
-    output_keys,
-    publish,
-    put_json,
-    s3,
-    work_key,
-    write_status,
-)
+from functions.fanout.files import TEXT_COLUMN_METADATA, reject, s3, work_key, write_status
 from sentiment_core.chunking import plan_chunks
 from sentiment_core.csv_scoring import NotScorable
 
@@ -54,17 +46,6 @@ def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise NotScorable(f"the .csv.gz file is not valid gzip ({error}): upload it again") from None
     return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
-
-
-def reject(plan: dict, reason: str, **details) -> None:
-    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
-    outputs = output_keys(plan["key"])
-    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
-    s3.delete_objects(
-        Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
-    )
-    write_status(plan, "failed", error=reason)
-    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})
 
 
 @logger.inject_lambda_context
