@@ -11,9 +11,11 @@ import io
 import json
 import time
 import zlib
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from functions.fanout.files import TEXT_COLUMN_METADATA, reject, s3, work_key, write_status
 from sentiment_core.chunking import plan_chunks
@@ -48,10 +50,21 @@ def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
     return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
 
 
+def _find(bucket: str, key: str) -> tuple[str, dict]:
+    """The object and its metadata. S3 URL-encodes keys in its events (spaces as '+'): if the key as
+    given is not there, the decoded one is."""
+    try:
+        return key, s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey") or unquote_plus(key) == key:
+            raise
+    return unquote_plus(key), s3.head_object(Bucket=bucket, Key=unquote_plus(key))
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    bucket, key, run = event["bucket"], event["key"], event["run"]
-    head = s3.head_object(Bucket=bucket, Key=key)
+    bucket, run = event["bucket"], event["run"]
+    key, head = _find(bucket, event["key"])
     plan = {
         "bucket": bucket,
         "key": key,

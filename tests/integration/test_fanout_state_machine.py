@@ -167,6 +167,12 @@ def test_big_parts_are_copied_inside_s3_and_small_ones_joined(stack, monkeypatch
     assert_same_file(get(stack, "scored/multi.csv"), data)
 
 
+def test_a_key_url_encoded_as_s3_events_encode_it_is_found(stack):
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/team reviews+.csv", Body=b"text\nGreat fun.\n")
+    assert run(stack, "incoming/team+reviews%2B.csv") == {"status": "scored", "rows": 1}
+    assert get(stack, "scored/team reviews+.csv") is not None
+
+
 def test_empty_and_one_row_files(stack):
     stack["s3"].put_object(Bucket=BUCKET, Key="incoming/zero.csv", Body=b"id;review\r\n")
     stack["s3"].put_object(Bucket=BUCKET, Key="incoming/one.csv", Body=b"id;review\r\n1;Great fun.\r\n")
