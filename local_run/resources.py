@@ -49,6 +49,13 @@ def local_name(logical_id: str) -> str:
     return PREFIX + "".join(f"-{word.lower()}" for word in re.findall(r"[A-Z][a-z0-9]*", stem))
 
 
+def parameter_default(node: object) -> object:
+    """A value as deployed with the defaults: a Ref to a parameter is that parameter's default."""
+    if isinstance(node, dict) and "Ref" in node and node["Ref"] in template().get("Parameters", {}):
+        return template()["Parameters"][node["Ref"]].get("Default", "")
+    return node
+
+
 def start_rule_patterns() -> list[str]:
     """The object-key wildcards of the rule that starts the fan-out (incoming/*.csv, ...)."""
     pattern = template()["Resources"]["FanoutStartRule"]["Properties"]["EventPattern"]
@@ -87,7 +94,7 @@ class Resources:
             if ref in self.queue_urls:
                 return self.queue_urls[ref]
             if ref in template().get("Parameters", {}):
-                return str(template()["Parameters"][ref].get("Default", ""))
+                return str(parameter_default(node))
             return local_name(ref)
         if isinstance(node, dict) and "Fn::Sub" in node and "-data-" in str(node["Fn::Sub"]):
             return self.bucket  # the data bucket's name, built from the stack name
@@ -111,7 +118,10 @@ def _queue_attributes(props: dict, urls: dict[str, str], sqs, visibility_timeout
         target = urls[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
         arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes["RedrivePolicy"] = json.dumps(
-            {"deadLetterTargetArn": arn, "maxReceiveCount": int(redrive["maxReceiveCount"])}
+            {
+                "deadLetterTargetArn": arn,
+                "maxReceiveCount": int(parameter_default(redrive["maxReceiveCount"])),
+            }
         )
     return attributes
 
@@ -121,6 +131,11 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
     s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
     names = Resources()
     s3.create_bucket(Bucket=names.bucket)
+    versioning = template()["Resources"]["DataBucket"]["Properties"].get("VersioningConfiguration")
+    if versioning:  # an overwritten or deleted file keeps its previous version, as deployed
+        s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration=dict(versioning))
+    # As the template's DataBucket: an overwritten or deleted file keeps its previous version.
+    s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.create_bucket(Bucket=names.artifacts_bucket)
     s3.put_bucket_versioning(Bucket=names.artifacts_bucket, VersioningConfiguration={"Status": "Enabled"})
     for logical_id, table in resources_of("AWS::DynamoDB::Table").items():

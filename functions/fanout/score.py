@@ -7,7 +7,6 @@ with an "error" (the chunk's Catch), it records why the chunk failed, for the me
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 
@@ -70,7 +69,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         Range=f"bytes={chunk['start']}-{chunk['end'] - 1}",
         IfMatch=plan["source_etag"],
     )["Body"]
-    with tempfile.TemporaryFile(dir=os.environ.get("TMPDIR", "/tmp")) as part:
+    with tempfile.TemporaryFile() as part:  # in $TMPDIR, else /tmp: Lambda's writable disk
         summary = score_chunk(body, part, model, Layout(**plan["layout"]), chunk["first_row"])
         part.seek(0)
         name = part_name(chunk["index"], "csv")

@@ -9,7 +9,14 @@ import re
 import boto3
 
 from local_run import fanout
-from local_run.resources import FUNCTIONS, local_name, resources_of, start_rule_patterns, template
+from local_run.resources import (
+    FUNCTIONS,
+    local_name,
+    parameter_default,
+    resources_of,
+    start_rule_patterns,
+    template,
+)
 
 
 def test_every_table_has_the_templates_keys_and_billing(aws):
@@ -35,7 +42,7 @@ def test_every_queue_exists_with_the_templates_redrive_policy(aws):
             assert "RedrivePolicy" not in attributes["Attributes"]
             continue
         local = json.loads(attributes["Attributes"]["RedrivePolicy"])
-        assert local["maxReceiveCount"] == int(redrive["maxReceiveCount"])
+        assert local["maxReceiveCount"] == int(parameter_default(redrive["maxReceiveCount"]))
         target = aws.queue_urls[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
         target_arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]
         assert local["deadLetterTargetArn"] == target_arn["QueueArn"]
