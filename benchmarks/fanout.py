@@ -67,7 +67,7 @@ def fanout(rows: int) -> dict:
     import boto3
 
     from local_run.stack import LocalStack, concurrency
-    from tests.integration.conftest import free_port
+    from tests.helpers import free_port
 
     stack = LocalStack(host="127.0.0.1", port=free_port(), aws_port=free_port())
     with quiet():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 
 import boto3
+
+from sentiment_core.settings import current
 
 EVENT_SOURCE = "imdb-sentiment"  # detail types: Batch file scored|failed, Job done|failed
 
@@ -22,7 +23,7 @@ def publish(detail_type: str, detail: dict) -> None:
             {
                 "Source": EVENT_SOURCE,
                 "DetailType": detail_type,
-                "EventBusName": os.environ["EVENT_BUS_NAME"],
+                "EventBusName": current().event_bus_name,
                 "Detail": json.dumps(detail),
             }
         ]

@@ -7,7 +7,6 @@ the bucket's lifecycle rule on that prefix removes any a run could not clean up 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import PurePosixPath
 
@@ -15,6 +14,7 @@ import boto3
 
 from functions.events import publish as publish_event
 from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
+from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
@@ -52,7 +52,7 @@ def put_json(bucket: str, key: str, document: dict) -> None:
 
 
 def memory_mb() -> int:
-    return int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769"))
+    return current().lambda_memory_mb
 
 
 def estimated_cost(chunk_seconds: float, chunks: int) -> float:

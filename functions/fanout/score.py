@@ -10,17 +10,15 @@ import json
 import tempfile
 import time
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import WORK, estimated_cost, part_name, put_json, s3, work_key, write_status
+from sentiment_core.adapters.startup import start
 from sentiment_core.chunking import Layout, score_chunk
-from sentiment_core.model import get_model
 
-logger = Logger(service="fanout-score")
-metrics = Metrics(service="fanout")
-model = get_model()
+service = start("fanout-score")
+logger, metrics = service.logger, service.metrics
 
 
 def _progress(plan: dict, chunk_seconds: float) -> None:
@@ -57,8 +55,7 @@ def record_failure(plan: dict, chunk: dict, error: dict) -> dict:
     return {"index": chunk["index"], "failed": True}
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@service.handler()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     plan, chunk = event["plan"], event["chunk"]
     if "error" in event:
@@ -70,7 +67,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         IfMatch=plan["source_etag"],
     )["Body"]
     with tempfile.TemporaryFile() as part:  # in $TMPDIR, else /tmp: Lambda's writable disk
-        summary = score_chunk(body, part, model, Layout(**plan["layout"]), chunk["first_row"])
+        summary = score_chunk(body, part, service.scorer, Layout(**plan["layout"]), chunk["first_row"])
         part.seek(0)
         name = part_name(chunk["index"], "csv")
         s3.upload_fileobj(part, plan["bucket"], work_key(plan["run"], name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.conftest import drain, receive, run_worker
+from tests.helpers import drain, receive, run_worker
 
 
 def _events(aws) -> list[dict]:

@@ -21,6 +21,7 @@ from sentiment_core.csv_scoring import (
     OUTPUT_COLUMNS,
     SNIFF_BYTES,
     NotScorable,
+    Scorer,
     Summary,
     _check_head,
     _find_text_column,
@@ -28,7 +29,6 @@ from sentiment_core.csv_scoring import (
     _sniff,
     score_rows,
 )
-from sentiment_core.model import SentimentModel
 
 # Lines end where io.TextIOWrapper(newline="") ends them (\r\n, \r or \n, kept): the csv module
 # sees the same strings on both paths.
@@ -149,7 +149,7 @@ def plan_chunks(
 def score_chunk(
     source: IO[bytes],
     sink: IO[bytes],
-    model: SentimentModel,
+    model: Scorer,
     layout: Layout,
     first_row: int = 0,
     progress: Callable[[int], None] | None = None,

@@ -161,7 +161,7 @@ def score_rows(
     writer,
     column: int,
     width: int,
-    model: SentimentModel,
+    model: Scorer,
     summary: Summary,
     progress: Callable[[int], None] | None = None,
     first_row: int = 0,
