@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benchmarks.fanout import render as render_fanout
+
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
     return [
@@ -93,6 +95,22 @@ def render(r: dict) -> str:
         f"torch + transformers takes **{cold['torch_over_service']}x** as long; "
         f"torch imported by the service: {service['torch_imported']}.",
     ]
+    if "handlers_vs_bare" in cold:  # reports from before it was measured lack it
+        vs = cold["handlers_vs_bare"]
+        lines += [
+            "",
+            f"Each handler from process start to its first answered event (median of {vs['runs']}, "
+            "interleaved), against a bare process that imports onnxruntime and tokenizers, loads the "
+            f"model and predicts once: {vs['bare_ms']} ms wall, {vs['bare_cpu_ms']} ms CPU.",
+            "",
+        ]
+        lines += _table(
+            ["handler", "ms", "x bare", "CPU ms", "x bare CPU"],
+            [
+                [name, h["ms"], f"{h['vs_bare']}x", h["cpu_ms"], f"{h['cpu_vs_bare']}x"]
+                for name, h in vs["handlers"].items()
+            ],
+        )
 
     b2, b1 = r["batch"]["2"], r["batch"]["1"]
     lines += [
@@ -115,6 +133,9 @@ def render(r: dict) -> str:
     )
 
     mem = r["memory"]
+    if "fanout" in r:
+        lines += ["", "## CSV fan-out on the local stack vs one invocation (short reviews)", ""]
+        lines += render_fanout(r["fanout"]).splitlines()
     lines += ["", "## Peak memory (RSS) per function process", ""]
     lines += _table(
         ["function", "invocation", "after init MB", "peak MB"],

@@ -65,20 +65,16 @@ def env_vars_file(extra: dict[str, str] | None = None) -> Path:
     SAM resolves no intrinsic function in a variable and passes an empty string instead, which
     breaks LOW_CONFIDENCE_THRESHOLD and friends; `extra` adds or replaces values (the local AWS).
     """
-    from cfnlint.decode import cfn_yaml
+    from local_run.resources import parameter_default, template
 
-    template = cfn_yaml.load(str(REPO / "template.yaml"))
-    parameters = template["Parameters"]
-    declared = dict(template["Globals"]["Function"]["Environment"]["Variables"])
-    for resource in template["Resources"].values():
+    declared = dict(template()["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in template()["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             declared.update(resource["Properties"].get("Environment", {}).get("Variables", {}))
     values = {
-        name: str(parameters[value["Ref"]]["Default"])
+        name: str(parameter_default(value))
         for name, value in declared.items()
-        if isinstance(value, dict)
-        and value.get("Ref") in parameters
-        and "Default" in parameters[value["Ref"]]
+        if isinstance(value, dict) and value.get("Ref") in template()["Parameters"]
     }
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / "sam-local-env.json"

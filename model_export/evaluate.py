@@ -25,7 +25,8 @@ from model_export.data import Review, load_reviews, train_validation_split
 from model_export.export import INPUT_NAMES, OUTPUT_NAMES, session
 from model_export.modeling import load_base_tokenizer
 from model_export.quantize import logits
-from sentiment_core.model import sha256_file
+from sentiment_core.manifest import sha256_file
+from sentiment_core.manifest import write as write_manifest
 from sentiment_core.preprocess import (
     HEAD_TOKENS,
     MAX_LENGTH,
@@ -166,11 +167,7 @@ def write_artifact(manifest: dict, int8_path: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(int8_path, out / "model.onnx")
     load_base_tokenizer().save(str(out / "tokenizer.json"))
-    manifest["files"] = {
-        name: {"sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
-        for name in ("model.onnx", "tokenizer.json")
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
     log.info("artifact written to %s", out)
 
 

@@ -26,7 +26,7 @@ from model_export import settings
 from model_export.data import load_reviews, train_validation_split
 from model_export.export import session
 from model_export.modeling import load_base_tokenizer
-from sentiment_core.model import sha256_file
+from sentiment_core.manifest import sha256_file
 from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
 
 log = logging.getLogger(__name__)

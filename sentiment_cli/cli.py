@@ -32,12 +32,13 @@ TEXT_CSV_COLUMNS = ("text", *OUTPUT_COLUMNS)
 
 
 def load_model(model_dir: Path | None, threads: int | None) -> SentimentModel:
+    config = settings.current()
     return SentimentModel(
-        model_dir or settings.model_dir(),
-        threads or settings.inference_threads(),
-        settings.batch_size(),
-        verify=settings.verify_model_checksums(),
-        batch_tokens=settings.batch_tokens(),
+        model_dir or config.model_dir,
+        threads or config.inference_threads,
+        config.batch_size,
+        verify=config.verify_model_sha256,
+        batch_tokens=config.batch_tokens,
     )
 
 

@@ -1,4 +1,9 @@
-"""Settings every test shares: no AWS account, no X-Ray daemon, one metrics namespace."""
+"""Settings every test shares: no AWS account, no X-Ray daemon, one metrics namespace.
+
+Tiers: tests/unit runs in seconds (a fake model, see tests/fakes.py); tests/model needs the committed
+ONNX model; tests/infra reads the templates; tests/integration starts the local run; `pytest` runs
+them all.
+"""
 
 from __future__ import annotations
 
