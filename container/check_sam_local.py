@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 from urllib.parse import unquote_plus
 
+import boto3
+from moto.server import ThreadedMotoServer
+
 from container.podman_service import CONTAINERS_CONF, docker_api
 from container.sam_local import (
     EVENTS,
@@ -33,17 +36,14 @@ from container.sam_local import (
     sam_env,
     sam_options,
 )
+from local_run.resources import create_resources
+from sentiment_core.adapters.jobs import JobStore
 
 GOOD = "A wonderful film and I loved every minute."
 
 
 def local_aws(port: int):
     """A moto server with the template's resources, and the objects the worker and batch events name."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from local_run.resources import create_resources
-    from sentiment_core.jobs import JobStore
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     # Every address: SAM's containers come from podman's bridge, whose interface exists only while
@@ -97,7 +97,7 @@ def template_with_endpoint(endpoint: str) -> Path:
     globals_at = text.index(anchor)
     variables_at = text.index("      Variables:\n", globals_at) + len("      Variables:\n")
     extra = f'        AWS_ENDPOINT_URL: "{endpoint}"\n        POWERTOOLS_TRACE_DISABLED: "true"\n'
-    copy = REPO / ".sam-local-template.yaml"  # beside template.yaml: its relative paths still hold
+    copy = REPO / f".sam-local-template-{os.getpid()}.yaml"  # beside template.yaml: relative paths hold
     copy.write_text(text[:variables_at] + extra + text[variables_at:])
     return copy
 
@@ -176,8 +176,6 @@ def check_start_api(docker_host: str) -> dict:
 
 
 def run_check() -> int:
-    import boto3
-
     WORK.mkdir(parents=True, exist_ok=True)
     aws_port = free_port()
     server, resources, job = local_aws(aws_port)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,16 @@ class Resources:
         for name in names:
             own = template()["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})
             variables.update(own)
-        return {key: self._value(value) for key, value in variables.items()}
+        # A variable bound to a parameter takes a value set in this environment, as a deployment's
+        # --parameter-overrides would (CORS_ALLOWED_ORIGINS=... make run); otherwise the default.
+        return {
+            key: os.environ.get(key) or self._value(value) if _is_parameter(value) else self._value(value)
+            for key, value in variables.items()
+        }
+
+
+def _is_parameter(node: object) -> bool:
+    return isinstance(node, dict) and node.get("Ref") in template().get("Parameters", {})
 
 
 def _queue_attributes(props: dict, urls: dict[str, str], sqs, visibility_timeout: int) -> dict[str, str]:

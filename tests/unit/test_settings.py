@@ -60,10 +60,12 @@ def test_every_variable_is_read():
             "MAX_RECEIVE_COUNT": "5",
             "EVENT_BUS_NAME": "bus",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008",
+            "CORS_ALLOWED_ORIGINS": "https://app.example.com",
         }
     )
     assert dataclasses.astuple(config) == (
-        Path("/m"), 3, 8, 2048, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008
+        Path("/m"), 3, 8, 2048, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
+        "https://app.example.com",
     )  # fmt: skip
 
 

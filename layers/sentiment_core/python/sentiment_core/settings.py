@@ -38,6 +38,7 @@ class Settings:
     event_bus_name: str = ""  # where finished files and jobs are announced (functions/events.py)
     # The function's memory, which prices its seconds; outside Lambda, one vCPU's worth.
     lambda_memory_mb: int = LAMBDA_MB_PER_VCPU
+    cors_allowed_origins: str = ""  # comma-separated browser origins (functions/api/cors.py); "" = no CORS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +57,7 @@ class Settings:
             max_receive_count=int(env.get("MAX_RECEIVE_COUNT") or DEFAULT_MAX_RECEIVE_COUNT),
             event_bus_name=env.get("EVENT_BUS_NAME", ""),
             lambda_memory_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or LAMBDA_MB_PER_VCPU),
+            cors_allowed_origins=env.get("CORS_ALLOWED_ORIGINS", ""),
         )
 
 
