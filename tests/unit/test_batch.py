@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import random
@@ -155,6 +156,61 @@ def test_batch_answers_the_event_file(batch, aws, s3):
     s3_events(aws)
     assert batch.lambda_handler(event, context("batch"))["results"][0]["status"] == "scored"
     assert "scored/my reviews.csv" in scored_keys(s3, aws)
+
+
+def test_batch_answers_the_eventbridge_event_file_with_its_key_encoded_or_not(batch, aws, s3):
+    event = json.loads(
+        (Path(__file__).resolve().parents[2] / "events" / "batch_eventbridge_object_created.json").read_text()
+    )
+    key = "incoming/my reviews (EventBridge).csv"
+    s3.put_object(Bucket=aws.bucket, Key=key, Body=f"text\n{GOOD}\n".encode())
+    s3_events(aws)
+    assert batch.lambda_handler(event, context("batch"))["results"] == [{"key": key, "status": "scored"}]
+    event["detail"]["object"]["key"] = key  # as given, when EventBridge passes it undecoded
+    assert batch.lambda_handler(event, context("batch"))["results"] == [{"key": key, "status": "scored"}]
+    assert "scored/my reviews (EventBridge).summary.json" in scored_keys(s3, aws)
+
+
+def test_a_small_gzipped_csv_is_scored_and_a_broken_one_rejected(batch, aws, s3):
+    upload_and_score(
+        batch, aws, s3, "incoming/packed.csv.gz", gzip.compress(f"text\n{GOOD}\n{BAD}\n".encode())
+    )
+    rows = list(csv.DictReader(io.StringIO(read(s3, aws, "scored/packed.csv").decode())))
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    (result,) = upload_and_score(batch, aws, s3, "incoming/torn.csv.gz", gzip.compress(b"text\nfine\n")[:-12])
+    assert result["results"][0]["status"] == "rejected"
+    assert "not valid gzip" in json.loads(read(s3, aws, "scored/torn.error.json"))["error"]
+    assert "scored/torn.csv" not in scored_keys(s3, aws)
+
+
+def test_status_and_event_follow_the_file_as_on_the_fanout(batch, aws, s3):
+    events = boto3.client("sqs")
+    drain = lambda: [  # noqa: E731
+        json.loads(m["Body"])
+        for m in events.receive_message(QueueUrl=aws.file_events_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+    ]
+    while drain():
+        pass
+    upload_and_score(batch, aws, s3, "incoming/followed.csv", f"text\n{GOOD}\n{BAD}\n\n".encode())
+    status = json.loads(read(s3, aws, "scored/followed.status.json"))
+    assert {k: status[k] for k in ("state", "rows_total", "rows_done", "chunks_total", "chunks_done")} == {
+        "state": "done",
+        "rows_total": 3,
+        "rows_done": 3,
+        "chunks_total": 1,
+        "chunks_done": 1,
+    }
+    summary = json.loads(read(s3, aws, "scored/followed.summary.json"))
+    assert status["cost_usd"] == summary["cost_usd"] >= 0 and isinstance(summary["cost_usd"], float)
+    (event,) = [e for e in drain() if e["detail"]["key"] == "incoming/followed.csv"]
+    assert event["detail-type"] == "Batch file scored"
+    assert (event["detail"]["rows"], event["detail"]["scored"], event["detail"]["rows_with_errors"]) == (
+        3,
+        2,
+        1,
+    )
 
 
 def test_a_file_too_large_for_the_time_left_gets_a_clear_error(batch, aws, s3):
