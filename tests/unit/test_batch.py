@@ -220,3 +220,24 @@ def test_a_file_too_large_for_the_time_left_gets_a_clear_error(batch, aws, s3):
     error = json.loads(read(s3, aws, "scored/huge.error.json"))["error"]
     assert "too large for one invocation" in error and "split it into files of at most" in error
     assert "scored/huge.csv" not in scored_keys(s3, aws)
+
+
+def test_an_upload_overtaken_by_a_new_one_writes_nothing_and_the_new_one_is_scored(
+    batch, aws, s3, monkeypatch
+):
+    s3.put_object(Bucket=aws.bucket, Key="incoming/race.csv", Body=f"text\n{GOOD}\n".encode())
+    (old_event,) = s3_events(aws)
+    original = batch.score_csv
+
+    def score_then_reupload(*args, **kwargs):
+        s3.put_object(Bucket=aws.bucket, Key="incoming/race.csv", Body=f"text\n{BAD}\n{GOOD}\n".encode())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "score_csv", score_then_reupload)
+    (result,) = batch.lambda_handler(old_event, context("batch"))["results"]
+    assert result["status"] == "superseded"
+    assert {k for k in scored_keys(s3, aws) if "race" in k} == set()
+    monkeypatch.setattr(batch, "score_csv", original)
+    (new_event,) = s3_events(aws)
+    batch.lambda_handler(new_event, context("batch"))
+    assert json.loads(read(s3, aws, "scored/race.summary.json"))["rows"] == 2
