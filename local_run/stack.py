@@ -17,7 +17,14 @@ from local_run.fanout import create_state_machine
 from local_run.functions import FunctionPool, route_invocations
 from local_run.gateway import make_server
 from local_run.pollers import Poller, SqsPoller, UploadRouter
-from local_run.resources import START_RULES, Resources, async_retries, create_resources, rule_pattern
+from local_run.resources import (
+    START_RULES,
+    Resources,
+    async_retries,
+    create_resources,
+    parameter_default,
+    rule_pattern,
+)
 
 REGION = "us-east-1"
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -133,13 +140,15 @@ class LocalStack:
         url = f"http://{self.host}:{self.port}"
         r = self.resources
         aws = f"aws --endpoint-url {self.endpoint}"
+        minimum = int(parameter_default({"Ref": "FanoutMinBytes"}))
         workers = ", ".join(f"{name} x{pool.concurrency}" for name, pool in self._pools.items())
         return "\n".join(
             [
                 f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json)",
                 f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB, Step Functions, EventBridge)",
                 f"bucket       {r.bucket}   (CSV in: incoming/ (.csv, .csv.gz), results: scored/)",
-                f"fan-out      {self.state_machine_arn}",
+                f"fan-out      {self.state_machine_arn}   (files of {minimum:,} bytes or more)",
+                "fast path    batch function   (smaller files, one invocation; FanoutMinBytes)",
                 f"file events  {r.file_events_queue_url}   (one per scored or failed file)",
                 f"queues       jobs: {r.jobs_queue_url}",
                 f"             dead letters: {r.jobs_dlq_url}",
