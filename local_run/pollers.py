@@ -102,33 +102,124 @@ class SqsPoller(Poller):
         self.delete([m for m in messages if m["MessageId"] not in failed])
 
 
-class ExecutionStarter(Poller):
-    """S3 -> EventBridge -> Step Functions: one execution of the fan-out per uploaded CSV.
+OPERATORS = {
+    "<": float.__lt__,
+    "<=": float.__le__,
+    "=": float.__eq__,
+    ">=": float.__ge__,
+    ">": float.__gt__,
+}
 
-    The execution's name is derived from the upload (key and S3's sequencer), so an event delivered
-    twice starts one execution, as EventBridge's at-least-once delivery requires.
+
+def _matches_value(matchers: list, value: object) -> bool:
+    for matcher in matchers:
+        if isinstance(matcher, dict) and "wildcard" in matcher:
+            if isinstance(value, str) and fnmatch.fnmatchcase(value, matcher["wildcard"]):
+                return True
+        elif isinstance(matcher, dict) and "numeric" in matcher:
+            pairs = zip(matcher["numeric"][::2], matcher["numeric"][1::2], strict=True)
+            if isinstance(value, int | float) and all(
+                OPERATORS[op](float(value), float(bound)) for op, bound in pairs
+            ):
+                return True
+        elif matcher == value:
+            return True
+    return False
+
+
+def matches(pattern: dict, event: dict) -> bool:
+    """EventBridge's matching, for the parts the start rules use: literals, wildcard, numeric."""
+    for name, wanted in pattern.items():
+        if name not in event:
+            return False
+        if isinstance(wanted, dict):
+            if not isinstance(event[name], dict) or not matches(wanted, event[name]):
+                return False
+        elif not _matches_value(wanted, event[name]):
+            return False
+    return True
+
+
+def object_created(record: dict) -> dict:
+    """The "Object Created" event S3 sends EventBridge for the upload an S3 notification record describes."""
+    obj = record["s3"]["object"]
+    return {
+        "version": "0",
+        "id": hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:36],
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": record.get("eventTime", ""),
+        "region": record.get("awsRegion", ""),
+        "resources": [f"arn:aws:s3:::{record['s3']['bucket']['name']}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": record["s3"]["bucket"]["name"]},
+            "object": {
+                "key": unquote_plus(obj["key"]),
+                "size": obj.get("size", 0),
+                "etag": obj.get("eTag", ""),
+                "sequencer": obj.get("sequencer", ""),
+            },
+            "reason": "PutObject",
+        },
+    }
+
+
+class UploadRouter(Poller):
+    """S3 -> EventBridge -> the start rules: each upload goes where the template's rules send it.
+
+    FanoutStartRule starts one execution of the fan-out, named from the upload (key and S3's
+    sequencer) so an event delivered twice starts one execution, as EventBridge's at-least-once
+    delivery requires. BatchStartRule invokes the batch function asynchronously, retried as
+    Lambda retries an asynchronous invocation.
     """
 
-    def __init__(self, queue_url: str, state_machine_arn: str, key_patterns: list[str]) -> None:
-        super().__init__(queue_url, self._start, "csv-fanout", batch_size=10)
+    def __init__(
+        self,
+        queue_url: str,
+        state_machine_arn: str,
+        batch: Handler,
+        patterns: dict[str, dict],
+        batch_retries: int,
+    ) -> None:
+        super().__init__(queue_url, self._route, "upload-router", batch_size=10)
         self.sfn, self.state_machine_arn = boto3.client("stepfunctions"), state_machine_arn
-        self.key_patterns = key_patterns  # the start rule's wildcards, as EventBridge matches them
+        self.batch, self.batch_retries = batch, batch_retries
+        self.patterns = patterns  # "fanout" and "batch": the start rules' event patterns
 
-    def _start(self, event: dict, context: object) -> None:
+    def _route(self, event: dict, context: object) -> None:
         for record in event.get("Records", []):
-            bucket = record["s3"]["bucket"]["name"]
-            key = unquote_plus(record["s3"]["object"]["key"])
-            if not any(fnmatch.fnmatchcase(key, pattern) for pattern in self.key_patterns):
-                continue
-            upload = f"{key}\0{record['s3']['object'].get('sequencer', '')}".encode()
+            created = object_created(record)
+            if matches(self.patterns["fanout"], created):
+                self._start_execution(created["detail"])
+            if matches(self.patterns["batch"], created):
+                threading.Thread(target=self._invoke_batch, args=(created,), daemon=True).start()
+
+    def _start_execution(self, detail: dict) -> None:
+        key = detail["object"]["key"]
+        upload = f"{key}\0{detail['object']['sequencer']}".encode()
+        try:
+            self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=hashlib.sha256(upload).hexdigest()[:64],
+                input=json.dumps({"bucket": detail["bucket"]["name"], "key": key}),
+            )
+        except self.sfn.exceptions.ExecutionAlreadyExists:
+            log.info("already started for %s", key)
+
+    def _invoke_batch(self, event: dict) -> None:
+        for attempt in range(1 + self.batch_retries):
             try:
-                self.sfn.start_execution(
-                    stateMachineArn=self.state_machine_arn,
-                    name=hashlib.sha256(upload).hexdigest()[:64],
-                    input=json.dumps({"bucket": bucket, "key": key}),
+                self.batch(event, LocalLambdaContext(function_name="batch", timeout_s=900))
+                return
+            except Exception:
+                log.exception(
+                    "batch: attempt %d for %s failed", attempt + 1, event["detail"]["object"]["key"]
                 )
-            except self.sfn.exceptions.ExecutionAlreadyExists:
-                log.info("already started for %s", key)
+        log.error(
+            "batch: %s failed every attempt (in AWS: BatchFailureQueue)", event["detail"]["object"]["key"]
+        )
 
     def deliver(self, messages: list[dict]) -> None:
         for message in messages:

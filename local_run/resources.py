@@ -57,10 +57,32 @@ def parameter_default(node: object) -> object:
     return node
 
 
+# The rules that route an upload by its size: to the fan-out's state machine, or to the batch function.
+START_RULES = {"fanout": "FanoutStartRule", "batch": "BatchStartRule"}
+
+
+def rule_pattern(logical_id: str) -> dict:
+    """A rule's event pattern as deployed with the defaults (a JSON string under Fn::Sub in the template)."""
+    pattern = template()["Resources"][logical_id]["Properties"]["EventPattern"]
+    if isinstance(pattern, dict) and "Fn::Sub" in pattern:
+
+        def value(match: re.Match) -> str:
+            name = match.group(1)
+            return Resources.bucket if name == "DataBucket" else str(parameter_default({"Ref": name}))
+
+        pattern = json.loads(re.sub(r"\$\{(\w+)\}", value, pattern["Fn::Sub"]))
+    return pattern
+
+
 def start_rule_patterns() -> list[str]:
     """The object-key wildcards of the rule that starts the fan-out (incoming/*.csv, ...)."""
-    pattern = template()["Resources"]["FanoutStartRule"]["Properties"]["EventPattern"]
-    return [matcher["wildcard"] for matcher in pattern["detail"]["object"]["key"]]
+    return [matcher["wildcard"] for matcher in rule_pattern("FanoutStartRule")["detail"]["object"]["key"]]
+
+
+def async_retries(logical_id: str) -> int:
+    """How often Lambda retries a failed asynchronous invocation of the function (EventInvokeConfig)."""
+    config = template()["Resources"][logical_id]["Properties"].get("EventInvokeConfig", {})
+    return int(config.get("MaximumRetryAttempts", 2))  # Lambda's default
 
 
 @dataclass(frozen=True)
@@ -172,7 +194,7 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
         "QueueArn"
     ]
     # EventBridge notifications of S3 do not reach rules in moto: S3 notifies the uploads queue, and
-    # local_run.pollers.ExecutionStarter applies FanoutStartRule's key patterns.
+    # local_run.pollers.UploadRouter applies the start rules (FanoutStartRule, BatchStartRule).
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket,
         NotificationConfiguration={

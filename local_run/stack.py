@@ -16,15 +16,27 @@ from local_run.fanout import FUNCTIONS as FANOUT_FUNCTIONS
 from local_run.fanout import create_state_machine
 from local_run.functions import FunctionPool, route_invocations
 from local_run.gateway import make_server
-from local_run.pollers import ExecutionStarter, Poller, SqsPoller
-from local_run.resources import Resources, create_resources, start_rule_patterns
+from local_run.pollers import Poller, SqsPoller, UploadRouter
+from local_run.resources import (
+    START_RULES,
+    Resources,
+    async_retries,
+    create_resources,
+    parameter_default,
+    rule_pattern,
+)
 
 REGION = "us-east-1"
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-MODULES = {"api": "functions.api.app", "worker": "functions.worker.app", **FANOUT_FUNCTIONS}
+MODULES = {
+    "api": "functions.api.app",
+    "worker": "functions.worker.app",
+    "batch": "functions.batch.app",
+    **FANOUT_FUNCTIONS,
+}
 # Execution environments per function, like Lambda's concurrency: chunks score on every core, and
 # the API keeps two of its own so a request never waits behind a file.
-CONCURRENCY = {"api": 2, "worker": 1, "fanout-split": 1, "fanout-score": CORES, "fanout-merge": 1}
+CONCURRENCY = {"api": 2, "worker": 1, "batch": 1, "fanout-split": 1, "fanout-score": CORES, "fanout-merge": 1}
 
 
 def concurrency() -> dict[str, int]:
@@ -100,7 +112,13 @@ class LocalStack:
         threading.Thread(target=self._http.serve_forever, name="http-api", daemon=True).start()
         self._pollers = [
             SqsPoller(self.resources.jobs_queue_url, self._pools["worker"], "worker"),
-            ExecutionStarter(self.resources.uploads_queue_url, self.state_machine_arn, start_rule_patterns()),
+            UploadRouter(
+                self.resources.uploads_queue_url,
+                self.state_machine_arn,
+                self._pools["batch"],
+                {target: rule_pattern(rule) for target, rule in START_RULES.items()},
+                async_retries("BatchFunction"),
+            ),
         ]
         for poller in self._pollers:
             poller.start()
@@ -122,13 +140,15 @@ class LocalStack:
         url = f"http://{self.host}:{self.port}"
         r = self.resources
         aws = f"aws --endpoint-url {self.endpoint}"
+        minimum = int(parameter_default({"Ref": "FanoutMinBytes"}))
         workers = ", ".join(f"{name} x{pool.concurrency}" for name, pool in self._pools.items())
         return "\n".join(
             [
                 f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json, Swagger UI: {url}/docs)",
                 f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB, Step Functions, EventBridge)",
                 f"bucket       {r.bucket}   (CSV in: incoming/ (.csv, .csv.gz), results: scored/)",
-                f"fan-out      {self.state_machine_arn}",
+                f"fan-out      {self.state_machine_arn}   (files of {minimum:,} bytes or more)",
+                "fast path    batch function   (smaller files, one invocation; FanoutMinBytes)",
                 f"file events  {r.file_events_queue_url}   (one per scored or failed file)",
                 f"queues       jobs: {r.jobs_queue_url}",
                 f"             dead letters: {r.jobs_dlq_url}",

@@ -1,54 +1,51 @@
-"""Batch scoring: a CSV put under incoming/ is scored to scored/<name>.csv plus a summary.
+"""The fast path for small files: one invocation scores a CSV put under incoming/ to scored/<name>.csv.
 
-Every record of the S3 event is handled. A file that cannot be scored gets
-scored/<name>.error.json saying why. An S3 failure raises, so Lambda retries the
-event; outputs are written from a finished local file, so a retry never finds a
-partial result presented as complete.
+EventBridge routes files under the template's FanoutMinBytes here (larger ones go to the fan-out,
+docs/fanout.md); S3 notification records (events/, `sam local invoke`) are accepted as well. The
+outputs, status.json and the completion event are the fan-out's, written with its helpers, so a
+subscriber cannot tell which path ran. An S3 failure raises, so Lambda retries the event; outputs
+are written from a finished local file, so a retry never finds a partial result presented as complete.
 """
 
 from __future__ import annotations
 
-import json
+import gzip
 import tempfile
 import time
-from pathlib import PurePosixPath
+import zlib
 from urllib.parse import unquote_plus
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.fanout.files import (
+    INCOMING,
+    TEXT_COLUMN_METADATA,
+    find_object,
+    not_gzip,
+    output_keys,
+    publish,
+    put_json,
+    reject,
+    s3,
+    write_status,
+)
 from sentiment_core.adapters.startup import start
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
-from sentiment_core.responses import model_fields
+from sentiment_core.pricing import lambda_cost
+from sentiment_core.settings import current
 
 service = start("batch")
 logger, tracer, metrics, model = service.logger, service.tracer, service.metrics, service.model
-s3 = boto3.client("s3")
 
-INCOMING, SCORED = "incoming/", "scored/"
-TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column
 PROGRESS_EVERY_ROWS = 5_000
 # Stop this long before the timeout: enough to upload the error report instead of being killed mid-file.
 TIME_RESERVE_MS = 60_000
 
 
-def output_keys(key: str) -> dict[str, str]:
-    """incoming/a/b.csv -> scored/a/b.csv, scored/a/b.summary.json, scored/a/b.error.json."""
-    relative = PurePosixPath(key[len(INCOMING) :])
-    stem = str(relative.with_suffix(""))
-    return {
-        "csv": f"{SCORED}{relative}",
-        "summary": f"{SCORED}{stem}.summary.json",
-        "error": f"{SCORED}{stem}.error.json",
-    }
-
-
-def _put_json(bucket: str, key: str, document: dict) -> None:
-    s3.put_object(
-        Bucket=bucket, Key=key, Body=json.dumps(document, indent=2).encode(), ContentType="application/json"
-    )
+class Superseded(Exception):
+    """The source was uploaded again while this invocation scored it: the newer upload's run writes."""
 
 
 class Progress:
@@ -69,38 +66,64 @@ class Progress:
             )
 
 
+def _score(plan: dict, context: LambdaContext, scored) -> Summary:
+    obj = s3.get_object(Bucket=plan["bucket"], Key=plan["key"], IfMatch=plan["etag"])
+    body = gzip.GzipFile(fileobj=obj["Body"]) if plan["key"].lower().endswith(".gz") else obj["Body"]
+    try:
+        return score_csv(
+            body, scored, service.scorer, obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA), Progress(context)
+        )
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise not_gzip(error) from None
+
+
+def _check_source(plan: dict) -> None:
+    if s3.head_object(Bucket=plan["bucket"], Key=plan["key"])["ETag"] != plan["etag"]:
+        raise Superseded
+
+
 @tracer.capture_method(capture_response=False)
-def score_object(bucket: str, key: str, context: LambdaContext) -> Summary | None:
-    outputs = output_keys(key)
-    obj = s3.get_object(Bucket=bucket, Key=key)
-    requested_column = obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
+def score_object(plan: dict, context: LambdaContext) -> Summary | None:
+    bucket, outputs = plan["bucket"], output_keys(plan["key"])
+    write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
     with tempfile.TemporaryFile() as scored:  # in $TMPDIR, else /tmp: Lambda's writable disk
         try:
-            summary = score_csv(obj["Body"], scored, service.scorer, requested_column, Progress(context))
+            summary = _score(plan, context, scored)
         except NotScorable as problem:
             logger.warning("file not scored", extra={"reason": str(problem)})
             metrics.add_metric(name="BatchFilesRejected", unit=MetricUnit.Count, value=1)
-            _put_json(
-                bucket,
-                outputs["error"],
-                {
-                    "source": key,
-                    "error": str(problem),
-                    "model": model_fields(model),
-                },
-            )
-            s3.delete_objects(
-                Bucket=bucket, Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
-            )
+            _check_source(plan)
+            reject(plan, str(problem))
             return None
         scored.seek(0)
         # A summary from an earlier upload of this key would vouch for the new CSV if the summary
         # write below failed: remove it first, so the pair is only ever complete or visibly not.
         s3.delete_object(Bucket=bucket, Key=outputs["summary"])
+        _check_source(plan)
         s3.upload_fileobj(scored, bucket, outputs["csv"], ExtraArgs={"ContentType": "text/csv"})
+    summary.seconds = round(time.time() - plan["started"], 3)  # upload to summary, as the fan-out's
+    cost = round(lambda_cost(summary.seconds, current().lambda_memory_mb, 1), 6)
+    _check_source(plan)
     # The summary is written last: its presence means the scored CSV is complete.
-    _put_json(bucket, outputs["summary"], {"source": key, "output": outputs["csv"], **summary.as_dict()})
+    put_json(
+        bucket,
+        outputs["summary"],
+        {"source": plan["key"], "output": outputs["csv"], **summary.as_dict(), "cost_usd": cost},
+    )
     s3.delete_object(Bucket=bucket, Key=outputs["error"])
+    plan.update(rows=summary.rows, chunks=1 if summary.rows else 0)  # what the fan-out reports for it
+    write_status(
+        plan, "done", rows_done=summary.rows, chunks_done=plan["chunks"], chunks_failed=0, cost_usd=cost
+    )
+    publish(
+        plan,
+        "scored",
+        outputs={"csv": outputs["csv"], "summary": outputs["summary"]},
+        rows=summary.rows,
+        scored=summary.scored,
+        rows_with_errors=summary.rows_with_errors,
+        model=summary.model,
+    )
     _record_metrics(summary)
     logger.info("file scored", extra={k: v for k, v in summary.as_dict().items() if k != "model"})
     return summary
@@ -118,18 +141,38 @@ def _record_metrics(summary: Summary) -> None:
         )
 
 
+def uploads(event: dict) -> list[tuple[str, str]]:
+    """(bucket, key) of each upload: EventBridge's "Object Created", or S3 notification records."""
+    if event.get("detail-type") == "Object Created":
+        detail = S3EventBridgeNotificationEvent(event).detail
+        return [(detail.bucket.name, detail.object.key)]
+    # S3 URL-encodes keys in records (spaces as '+'); moto encodes the '/' too. unquote_plus undoes both.
+    return [(r.s3.bucket.name, unquote_plus(r.s3.get_object.key)) for r in S3Event(event).records]
+
+
+def handle(bucket: str, key: str, context: LambdaContext) -> str:
+    if not key.startswith(INCOMING) or not key.lower().endswith((".csv", ".csv.gz")):
+        logger.info("ignored: not a .csv or .csv.gz under incoming/")
+        return "ignored"
+    key, head = find_object(bucket, key)
+    plan = {
+        "bucket": bucket,
+        "key": key,
+        "etag": head["ETag"],
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": time.time(),
+    }
+    try:
+        return "scored" if score_object(plan, context) else "rejected"
+    except Superseded:
+        logger.info("source uploaded again: the newer upload's run writes the outputs")
+        return "superseded"
+
+
 @service.handler()
-@event_source(data_class=S3Event)
-def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     results = []
-    for record in event.records:
-        # S3 URL-encodes keys in events (spaces as '+'); moto encodes the '/' too. unquote_plus undoes both.
-        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.get_object.key)
+    for bucket, key in uploads(event):
         with logger.append_context_keys(bucket=bucket, object_key=key):
-            if not key.startswith(INCOMING) or not key.lower().endswith(".csv"):
-                logger.info("ignored: not a .csv under incoming/")
-                results.append({"key": key, "status": "ignored"})
-                continue
-            summary = score_object(bucket, key, context)
-            results.append({"key": key, "status": "scored" if summary else "rejected"})
+            results.append({"key": key, "status": handle(bucket, key, context)})
     return {"results": results}

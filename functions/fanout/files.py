@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import PurePosixPath
+from urllib.parse import unquote_plus
 
 import boto3
+from botocore.exceptions import ClientError
 
 from functions.events import publish as publish_event
+from sentiment_core.csv_scoring import NotScorable
 from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
 from sentiment_core.settings import current
 
@@ -34,6 +37,23 @@ def output_keys(key: str) -> dict[str, str]:
         "error": f"{SCORED}{stem}.error.json",
         "status": f"{SCORED}{stem}.status.json",
     }
+
+
+def find_object(bucket: str, key: str) -> tuple[str, dict]:
+    """The object and its metadata. S3 URL-encodes keys in its events (spaces as '+'): if the key as
+    given is not there, the decoded one is. A role without s3:ListBucket is told 403 for a missing key."""
+    try:
+        return key, s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        missing = error.response["Error"]["Code"] in ("403", "404", "NoSuchKey", "AccessDenied")
+        if not missing or unquote_plus(key) == key:
+            raise
+    return unquote_plus(key), s3.head_object(Bucket=bucket, Key=unquote_plus(key))
+
+
+def not_gzip(error: Exception) -> NotScorable:
+    """The reason given for a .csv.gz that does not decompress, on either path."""
+    return NotScorable(f"the .csv.gz file is not valid gzip ({error}): upload it again")
 
 
 def work_key(run: str, name: str) -> str:

@@ -11,13 +11,19 @@ import io
 import json
 import time
 import zlib
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
-from functions.fanout.files import TEXT_COLUMN_METADATA, reject, s3, work_key, write_status
+from functions.fanout.files import (
+    TEXT_COLUMN_METADATA,
+    find_object,
+    not_gzip,
+    reject,
+    s3,
+    work_key,
+    write_status,
+)
 from sentiment_core.chunking import plan_chunks
 from sentiment_core.csv_scoring import NotScorable
 
@@ -46,25 +52,14 @@ def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
     try:
         s3.upload_fileobj(io.BufferedReader(_Unseekable(gzip.GzipFile(fileobj=body))), bucket, staged)
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise NotScorable(f"the .csv.gz file is not valid gzip ({error}): upload it again") from None
+        raise not_gzip(error) from None
     return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
-
-
-def _find(bucket: str, key: str) -> tuple[str, dict]:
-    """The object and its metadata. S3 URL-encodes keys in its events (spaces as '+'): if the key as
-    given is not there, the decoded one is."""
-    try:
-        return key, s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchKey") or unquote_plus(key) == key:
-            raise
-    return unquote_plus(key), s3.head_object(Bucket=bucket, Key=unquote_plus(key))
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     bucket, run = event["bucket"], event["run"]
-    key, head = _find(bucket, event["key"])
+    key, head = find_object(bucket, event["key"])
     plan = {
         "bucket": bucket,
         "key": key,

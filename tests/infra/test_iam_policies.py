@@ -244,6 +244,7 @@ EXPECTED = {
         ("s3:DeleteObject", "data:scored/*"),
         ("s3:AbortMultipartUpload", "data:scored/*"),
         ("sqs:SendMessage", "BatchFailureQueue"),
+        ("events:PutEvents", "FanoutEventBus"),
     },
     "PreTrafficHookFunctionRole": own_logs_traces_and_key("PreTrafficHookLogGroup")
     | {

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import requests
 
+from local_run.resources import parameter_default
+
 BUCKET = "imdb-sentiment-local"
 
 
@@ -25,14 +27,19 @@ def _client(local_run, service: str):
     )
 
 
-def _reviews(n: int) -> bytes:
+def _reviews(n: int, notes: int = 0) -> bytes:
+    """n reviews; each row also carries `notes` bytes in a column that is not scored (file size for free)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(["id", "review"])
+    writer.writerow(["id", "review", "notes"])
     for i in range(n):
         opinion = "a warm, funny and moving film" if i % 2 else "a dull, slow and badly acted mess"
-        writer.writerow([i, f"Review {i}: {opinion}, with a plot that goes on for a while."])
+        writer.writerow([i, f"Review {i}: {opinion}, with a plot that goes on for a while.", "n" * notes])
     return buffer.getvalue().encode()
+
+
+def fanout_min_bytes() -> int:
+    return int(parameter_default({"Ref": "FanoutMinBytes"}))
 
 
 def _status(s3, key: str) -> dict:
@@ -45,9 +52,9 @@ def _status(s3, key: str) -> dict:
 def test_predict_answers_within_a_second_while_a_file_scores_in_chunks(local_run):
     s3, sqs = _client(local_run, "s3"), _client(local_run, "sqs")
     events_queue = sqs.get_queue_url(QueueName="imdb-sentiment-file-events")["QueueUrl"]
-    s3.put_object(
-        Bucket=BUCKET, Key="incoming/busy.csv", Body=_reviews(2500)
-    )  # 2 chunks of the template's 2,000
+    data = _reviews(2500, notes=450)  # 2 chunks of the template's 2,000
+    assert len(data) >= fanout_min_bytes()  # the fan-out's side of the size threshold
+    s3.put_object(Bucket=BUCKET, Key="incoming/busy.csv", Body=data)
     latencies, states = [], []
     deadline = time.monotonic() + 240
     while (status := _status(s3, "scored/busy.status.json")).get("state") not in ("done", "failed"):
@@ -83,3 +90,29 @@ def test_100_concurrent_clients_get_no_connection_errors(local_run):
     with ThreadPoolExecutor(100) as pool:
         statuses = [s for result in pool.map(client, range(100)) for s in result]
     assert statuses == [200] * 300
+
+
+def _executions_for(sfn, key: str) -> list[dict]:
+    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in executions]
+    return [i for i in inputs if i["key"] == key]
+
+
+def test_uploads_are_routed_by_size_a_small_file_to_the_batch_function_a_large_one_to_the_fanout(local_run):
+    s3, sfn = _client(local_run, "s3"), _client(local_run, "stepfunctions")
+    small, large = _reviews(3), _reviews(2100, notes=450)
+    assert len(small) < fanout_min_bytes() <= len(large)
+    s3.put_object(Bucket=BUCKET, Key="incoming/routed/small.csv", Body=small)
+    s3.put_object(Bucket=BUCKET, Key="incoming/routed/large.csv", Body=large)
+    deadline = time.monotonic() + 240
+    for stem, rows in (("small", 3), ("large", 2100)):
+        while (status := _status(s3, f"scored/routed/{stem}.status.json")).get("state") != "done":
+            assert time.monotonic() < deadline and status.get("state") != "failed", status
+            time.sleep(0.3)
+        assert status["rows_done"] == rows
+    assert _executions_for(sfn, "incoming/routed/small.csv") == []  # the batch function scored it
+    assert len(_executions_for(sfn, "incoming/routed/large.csv")) == 1
+    logged = "".join(local_run.output)
+    assert '"service":"batch"' in logged and '"object_key":"incoming/routed/small.csv"' in logged
+    assert '"object_key":"incoming/routed/large.csv"' not in logged  # the batch function never saw it

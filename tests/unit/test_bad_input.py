@@ -266,10 +266,12 @@ def outputs(s3, aws, name: str) -> set[str]:
 
 def rejected_because(batch, aws, s3, name: str, data: bytes) -> str:
     assert score_file(batch, aws, s3, name, data) == "rejected"
-    assert outputs(s3, aws, name) == {"error.json"}  # no scored CSV, no summary: nothing looks complete
+    assert outputs(s3, aws, name) == {"error.json", "status.json"}  # no scored CSV, no summary
+    status = json.loads(s3.get_object(Bucket=aws.bucket, Key=f"scored/{name}.status.json")["Body"].read())
     error = json.loads(s3.get_object(Bucket=aws.bucket, Key=f"scored/{name}.error.json")["Body"].read())
     assert error["source"] == f"incoming/{name}.csv"
     assert not any(leak in error["error"] for leak in ("Traceback", "/tmp", "/opt/", ".py"))
+    assert (status["state"], status["error"]) == ("failed", error["error"])
     return error["error"]
 
 

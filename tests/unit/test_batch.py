@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import random
@@ -34,7 +35,9 @@ def read(s3, aws, key: str) -> bytes:
 
 
 def scored_keys(s3, aws) -> set[str]:
-    return {o["Key"] for o in s3.list_objects_v2(Bucket=aws.bucket, Prefix="scored/").get("Contents", [])}
+    """The results, without status.json (progress, which vouches for nothing)."""
+    listed = s3.list_objects_v2(Bucket=aws.bucket, Prefix="scored/").get("Contents", [])
+    return {o["Key"] for o in listed if not o["Key"].endswith(".status.json")}
 
 
 def test_10000_rows_with_quoted_newlines_bom_and_empty_texts_come_back_in_order(batch, aws, s3):
@@ -155,6 +158,61 @@ def test_batch_answers_the_event_file(batch, aws, s3):
     assert "scored/my reviews.csv" in scored_keys(s3, aws)
 
 
+def test_batch_answers_the_eventbridge_event_file_with_its_key_encoded_or_not(batch, aws, s3):
+    event = json.loads(
+        (Path(__file__).resolve().parents[2] / "events" / "batch_eventbridge_object_created.json").read_text()
+    )
+    key = "incoming/my reviews (EventBridge).csv"
+    s3.put_object(Bucket=aws.bucket, Key=key, Body=f"text\n{GOOD}\n".encode())
+    s3_events(aws)
+    assert batch.lambda_handler(event, context("batch"))["results"] == [{"key": key, "status": "scored"}]
+    event["detail"]["object"]["key"] = key  # as given, when EventBridge passes it undecoded
+    assert batch.lambda_handler(event, context("batch"))["results"] == [{"key": key, "status": "scored"}]
+    assert "scored/my reviews (EventBridge).summary.json" in scored_keys(s3, aws)
+
+
+def test_a_small_gzipped_csv_is_scored_and_a_broken_one_rejected(batch, aws, s3):
+    upload_and_score(
+        batch, aws, s3, "incoming/packed.csv.gz", gzip.compress(f"text\n{GOOD}\n{BAD}\n".encode())
+    )
+    rows = list(csv.DictReader(io.StringIO(read(s3, aws, "scored/packed.csv").decode())))
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    (result,) = upload_and_score(batch, aws, s3, "incoming/torn.csv.gz", gzip.compress(b"text\nfine\n")[:-12])
+    assert result["results"][0]["status"] == "rejected"
+    assert "not valid gzip" in json.loads(read(s3, aws, "scored/torn.error.json"))["error"]
+    assert "scored/torn.csv" not in scored_keys(s3, aws)
+
+
+def test_status_and_event_follow_the_file_as_on_the_fanout(batch, aws, s3):
+    events = boto3.client("sqs")
+    drain = lambda: [  # noqa: E731
+        json.loads(m["Body"])
+        for m in events.receive_message(QueueUrl=aws.file_events_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+    ]
+    while drain():
+        pass
+    upload_and_score(batch, aws, s3, "incoming/followed.csv", f"text\n{GOOD}\n{BAD}\n\n".encode())
+    status = json.loads(read(s3, aws, "scored/followed.status.json"))
+    assert {k: status[k] for k in ("state", "rows_total", "rows_done", "chunks_total", "chunks_done")} == {
+        "state": "done",
+        "rows_total": 3,
+        "rows_done": 3,
+        "chunks_total": 1,
+        "chunks_done": 1,
+    }
+    summary = json.loads(read(s3, aws, "scored/followed.summary.json"))
+    assert status["cost_usd"] == summary["cost_usd"] >= 0 and isinstance(summary["cost_usd"], float)
+    (event,) = [e for e in drain() if e["detail"]["key"] == "incoming/followed.csv"]
+    assert event["detail-type"] == "Batch file scored"
+    assert (event["detail"]["rows"], event["detail"]["scored"], event["detail"]["rows_with_errors"]) == (
+        3,
+        2,
+        1,
+    )
+
+
 def test_a_file_too_large_for_the_time_left_gets_a_clear_error(batch, aws, s3):
     s3.put_object(Bucket=aws.bucket, Key="incoming/huge.csv", Body=("text\n" + "Loved it\n" * 2000).encode())
     (event,) = s3_events(aws)
@@ -162,3 +220,24 @@ def test_a_file_too_large_for_the_time_left_gets_a_clear_error(batch, aws, s3):
     error = json.loads(read(s3, aws, "scored/huge.error.json"))["error"]
     assert "too large for one invocation" in error and "split it into files of at most" in error
     assert "scored/huge.csv" not in scored_keys(s3, aws)
+
+
+def test_an_upload_overtaken_by_a_new_one_writes_nothing_and_the_new_one_is_scored(
+    batch, aws, s3, monkeypatch
+):
+    s3.put_object(Bucket=aws.bucket, Key="incoming/race.csv", Body=f"text\n{GOOD}\n".encode())
+    (old_event,) = s3_events(aws)
+    original = batch.score_csv
+
+    def score_then_reupload(*args, **kwargs):
+        s3.put_object(Bucket=aws.bucket, Key="incoming/race.csv", Body=f"text\n{BAD}\n{GOOD}\n".encode())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "score_csv", score_then_reupload)
+    (result,) = batch.lambda_handler(old_event, context("batch"))["results"]
+    assert result["status"] == "superseded"
+    assert {k for k in scored_keys(s3, aws) if "race" in k} == set()
+    monkeypatch.setattr(batch, "score_csv", original)
+    (new_event,) = s3_events(aws)
+    batch.lambda_handler(new_event, context("batch"))
+    assert json.loads(read(s3, aws, "scored/race.summary.json"))["rows"] == 2

@@ -71,8 +71,9 @@ def s3(aws):
 
 
 def scored_outputs(s3, aws, stem: str) -> set[str]:
+    """The results: status.json reports progress (and the failure) on the way, and vouches for nothing."""
     listed = s3.list_objects_v2(Bucket=aws.bucket, Prefix=f"scored/{stem}.").get("Contents", [])
-    return {o["Key"] for o in listed}
+    return {o["Key"] for o in listed if not o["Key"].endswith(".status.json")}
 
 
 def csv_rows(s3, aws, key: str) -> list[dict]:

@@ -9,11 +9,15 @@ import re
 import boto3
 
 from local_run import fanout
+from local_run.pollers import matches, object_created
 from local_run.resources import (
     FUNCTIONS,
+    START_RULES,
+    Resources,
     local_name,
     parameter_default,
     resources_of,
+    rule_pattern,
     start_rule_patterns,
     template,
 )
@@ -64,11 +68,39 @@ def test_each_function_gets_exactly_the_templates_variables_resolved_locally(aws
     assert boto3.client("events").describe_event_bus(Name=aws.event_bus)["Name"] == aws.event_bus
 
 
-def test_uploads_start_the_fanout_as_the_templates_rule_says():
-    rule = template()["Resources"]["FanoutStartRule"]["Properties"]
-    assert rule["EventPattern"]["source"] == ["aws.s3"]
-    assert rule["Targets"][0]["Arn"] == {"Ref": "FanoutStateMachine"}
+def test_uploads_are_routed_by_size_as_the_templates_rules_say():
+    minimum = int(parameter_default({"Ref": "FanoutMinBytes"}))
+    fanout, batch = rule_pattern("FanoutStartRule"), rule_pattern("BatchStartRule")
+    for pattern in (fanout, batch):
+        assert (pattern["source"], pattern["detail-type"]) == (["aws.s3"], ["Object Created"])
+        assert pattern["detail"]["bucket"]["name"] == [Resources.bucket]
+        assert pattern["detail"]["object"]["key"] == fanout["detail"]["object"]["key"]
+    assert fanout["detail"]["object"]["size"] == [{"numeric": [">=", minimum]}]
+    assert batch["detail"]["object"]["size"] == [{"numeric": ["<", minimum]}]
     assert start_rule_patterns() == ["incoming/*.csv", "incoming/*.csv.gz"]
+    rules = template()["Resources"]
+    assert rules["FanoutStartRule"]["Properties"]["Targets"][0]["Arn"] == {"Ref": "FanoutStateMachine"}
+    assert rules["BatchStartRule"]["Properties"]["Targets"][0]["Arn"] == {"Ref": "BatchFunctionAliaslive"}
+    assert START_RULES == {"fanout": "FanoutStartRule", "batch": "BatchStartRule"}
+
+
+def _upload(key: str, size: int) -> dict:
+    record = {"s3": {"bucket": {"name": Resources.bucket}, "object": {"key": key, "size": size}}}
+    return object_created(record)
+
+
+def test_each_upload_matches_exactly_one_start_rule_on_each_side_of_the_threshold():
+    minimum = int(parameter_default({"Ref": "FanoutMinBytes"}))
+    fanout, batch = rule_pattern("FanoutStartRule"), rule_pattern("BatchStartRule")
+    for key in ("incoming/a.csv", "incoming/team/b.csv.gz"):
+        for size, target in ((0, batch), (minimum - 1, batch), (minimum, fanout), (50 * minimum, fanout)):
+            upload = _upload(key, size)
+            assert [matches(p, upload) for p in (fanout, batch)] == [target is fanout, target is batch]
+    for key in ("scored/a.csv", "incoming/notes.txt", "incoming/a.csv.zip"):
+        assert not any(matches(p, _upload(key, 10)) for p in (fanout, batch))
+    upload = _upload("incoming/a.csv", 10)
+    elsewhere = {**upload, "detail": {**upload["detail"], "bucket": {"name": "another-bucket"}}}
+    assert not matches(batch, elsewhere)
 
 
 def test_the_local_state_machine_fills_the_templates_substitutions():

@@ -1,0 +1,113 @@
+"""Both paths score the same file to the same outputs: a subscriber cannot tell which one ran.
+
+The same upload is scored by the fan-out's state machine and then by the batch function (the fast
+path for small files). Scored CSV, summary.json, status.json, error.json and the event must be equal
+byte for byte, timing fields (seconds, cost, timestamps) aside.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import json
+import sys
+
+import pytest
+
+from local_run.lambda_context import LocalLambdaContext
+from local_run.pollers import object_created
+from tests.integration import test_fanout_state_machine as fanout
+
+BUCKET, CHUNK_ROWS = fanout.BUCKET, fanout.CHUNK_ROWS
+TIMING = {"seconds", "cost_usd", "started_at", "updated_at"}
+OUTPUTS = ("csv", "summary.json", "status.json", "error.json")
+
+stack = fanout.stack  # the fan-out on moto's Step Functions, its events on a queue
+
+
+@pytest.fixture(scope="module")
+def batch(stack):
+    sys.modules.pop("functions.batch.app", None)  # served by this stack's settings and model
+    return importlib.import_module("functions.batch.app")
+
+
+def outputs(stack, key: str) -> dict[str, bytes | None]:
+    stem = key.removeprefix("incoming/").removesuffix(".gz").removesuffix(".csv")
+    return {name: fanout.get(stack, f"scored/{stem}.{name}") for name in OUTPUTS}
+
+
+def clear(stack, key: str) -> None:
+    stem = key.removeprefix("incoming/").removesuffix(".gz").removesuffix(".csv")
+    stack["s3"].delete_objects(
+        Bucket=BUCKET, Delete={"Objects": [{"Key": f"scored/{stem}.{name}"} for name in OUTPUTS]}
+    )
+    fanout.events(stack)
+
+
+def without_timing(document: bytes | None) -> str | None:
+    """The JSON text with every timing field's value blanked; key order and all else kept."""
+    if document is None:
+        return None
+    parsed = json.loads(document)
+    for name in TIMING & parsed.keys():
+        assert parsed[name] is None or isinstance(parsed[name], int | float | str), name
+        parsed[name] = "<timing>"
+    return json.dumps(parsed, indent=2)
+
+
+def the_event(stack, key: str) -> dict:
+    (event,) = [e for e in fanout.events(stack) if e["detail"]["key"] == key]
+    return {"detail-type": event["detail-type"], "source": event["source"], "detail": event["detail"]}
+
+
+def both_paths(stack, batch, key: str, data: bytes, **put) -> tuple[dict, dict]:
+    """(outputs, event) of the fan-out, then of the batch function, for one upload of `data`."""
+    stack["s3"].put_object(Bucket=BUCKET, Key=key, Body=data, **put)
+    seen = []
+    for run in (
+        lambda: fanout.run(stack, key),
+        lambda: batch.lambda_handler(
+            object_created({"s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": len(data)}}}),
+            LocalLambdaContext(function_name="batch", timeout_s=900),
+        ),
+    ):
+        clear(stack, key)
+        run()
+        seen.append((outputs(stack, key), the_event(stack, key)))
+    return seen[0], seen[1]
+
+
+def assert_same(fanned: tuple[dict, dict], single: tuple[dict, dict]) -> None:
+    (fan_outputs, fan_event), (batch_outputs, batch_event) = fanned, single
+    assert batch_outputs["csv"] == fan_outputs["csv"]
+    for name in ("summary.json", "status.json", "error.json"):
+        assert without_timing(batch_outputs[name]) == without_timing(fan_outputs[name]), name
+    assert batch_event == fan_event
+
+
+def test_a_scored_file_gives_the_same_outputs_and_event_on_both_paths(stack, batch):
+    data = fanout.reviews(CHUNK_ROWS - 1, bom=True)  # one chunk: the fan-out scores it as one batch too
+    fanned, single = both_paths(stack, batch, "incoming/same/reviews.csv", data)
+    assert fanned[0]["csv"].startswith(b"\xef\xbb\xbf") and fanned[0]["error.json"] is None
+    assert json.loads(fanned[0]["status.json"])["state"] == "done"
+    assert fanned[1]["detail-type"] == "Batch file scored"
+    assert_same(fanned, single)
+    summary = json.loads(single[0]["summary.json"])
+    assert summary["seconds"] > 0 and summary["cost_usd"] >= 0
+
+
+def test_a_gzipped_file_and_a_named_text_column_give_the_same_outputs(stack, batch):
+    data = b"id;body;text\r\n1;A wonderful film.;x\r\n2;Dreadful and dull.;y\r\n3;;z\r\n"
+    fanned, single = both_paths(
+        stack, batch, "incoming/same/named.csv.gz", gzip.compress(data), Metadata={"text-column": "body"}
+    )
+    assert fanned[1]["detail"]["rows_with_errors"] == 1
+    assert_same(fanned, single)
+
+
+def test_a_file_that_cannot_be_scored_fails_the_same_way_on_both_paths(stack, batch):
+    fanned, single = both_paths(stack, batch, "incoming/same/nocolumn.csv", b"name,stars\nx,1\n")
+    assert fanned[0]["csv"] is None and fanned[0]["summary.json"] is None
+    assert "no text column" in json.loads(fanned[0]["error.json"])["error"]
+    assert fanned[1]["detail-type"] == "Batch file failed"
+    assert_same(fanned, single)
