@@ -1,6 +1,7 @@
 # make run    the service on this machine (moto for AWS), http://127.0.0.1:$${PORT:-3000}
 # make test   lint, unit and end-to-end tests, template validation
-# make model  train, export, quantize and evaluate the model (about 90 minutes on 2 CPU cores)
+# make model  masked-LM pretrain, fine-tune (2 seeds), export, quantize, evaluate: resumable; minutes on a
+#             GPU, about 7 hours on 2 CPU cores (a fine-tune epoch about 37 minutes)
 # make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 10 minutes)
 # make test-container  build the image for amd64 and arm64 and run it under the Lambda emulator (root, Debian)
 # make publish-model | approve-model VERSION=x | fetch-model [VERSION=x] | list-models   the model registry
@@ -57,7 +58,7 @@ test: lint validate
 model: venv
 	$(PY) -m model_export all
 
-model-train model-export model-quantize model-evaluate: venv
+model-pretrain model-train model-export model-quantize model-evaluate: venv
 	$(PY) -m model_export $(@:model-%=%) $(if $(FORCE),--force)
 
 bench: venv

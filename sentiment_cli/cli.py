@@ -62,9 +62,7 @@ def load_model(model_dir: Path | None, threads: int | None) -> SentimentModel:
     return SentimentModel(
         model_dir or settings.model_dir(),
         threads or settings.inference_threads(),
-        settings.batch_size(),
         verify=settings.verify_model_checksums(),
-        batch_tokens=settings.batch_tokens(),
     )
 
 

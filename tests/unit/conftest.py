@@ -1,43 +1,15 @@
-"""In-process moto with the template's resources, and helpers that deliver events as Lambda does."""
+"""Helpers that deliver events as Lambda does (the moto fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 
 import boto3
-import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from moto import mock_aws
 
 from local_run.lambda_context import LocalLambdaContext
 from local_run.pollers import sqs_event
-from local_run.resources import Resources, create_resources
-
-
-@pytest.fixture(scope="session")
-def aws() -> Resources:
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    with mock_aws():
-        resources = create_resources(visibility_timeout=0)  # failed messages come straight back
-        os.environ.update(resources.environment())
-        yield resources
-
-
-@pytest.fixture(scope="session")
-def worker(aws):
-    return importlib.import_module("functions.worker.app")
-
-
-@pytest.fixture(scope="session")
-def batch(aws):
-    return importlib.import_module("functions.batch.app")
-
-
-@pytest.fixture(scope="session")
-def api(aws):
-    return importlib.import_module("functions.api.app")
+from local_run.resources import Resources
 
 
 def context(name: str, timeout_s: int = 900) -> LocalLambdaContext:

@@ -33,19 +33,6 @@ def inference_threads() -> int:
     return cores
 
 
-DEFAULT_BATCH_TOKENS = 512  # measured: 256-1024 tie on IMDB reviews; 4096 is 10-15% slower
-
-
-def batch_size() -> int:
-    """At most this many texts per ONNX run."""
-    return max(1, int(os.environ.get("INFERENCE_BATCH_SIZE", "64")))
-
-
-def batch_tokens() -> int:
-    """At most this many padded word pieces per ONNX run (see model.mini_batches)."""
-    return max(1, int(os.environ.get("INFERENCE_BATCH_TOKENS", str(DEFAULT_BATCH_TOKENS))))
-
-
 def verify_model_checksums() -> bool:
     return os.environ.get("VERIFY_MODEL_SHA256", "true").lower() not in ("0", "false", "no")
 
