@@ -85,6 +85,18 @@ def _batches(encoded: list[Encoded], rng: random.Random) -> list[list[int]]:
     return batches
 
 
+def masked_lm_loss(model, batch: dict[str, torch.Tensor], device) -> torch.Tensor:
+    """Cross-entropy at the masked positions only. Projecting every position onto the 30k-word
+    vocabulary, as BertForMaskedLM's own loss does, is most of a step's cost (measured: a 16x40
+    step 0.83 s vs 0.48 s) and the unmasked positions carry no loss anyway."""
+    labels = batch["labels"].to(device)
+    hidden = model.bert(
+        input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+    ).last_hidden_state
+    masked = labels != -100
+    return torch.nn.functional.cross_entropy(model.cls(hidden[masked]).float(), labels[masked])
+
+
 @torch.no_grad()
 def held_out_loss(model, collator, encoded: list[Encoded], device, autocast_dtype) -> float:
     """Mean masked-LM loss with a fixed masking, so before and after compare like for like."""
@@ -97,7 +109,7 @@ def held_out_loss(model, collator, encoded: list[Encoded], device, autocast_dtyp
         with torch.autocast(
             device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
         ):
-            losses.append(model(**{k: v.to(device) for k, v in batch.items()}).loss.item())
+            losses.append(masked_lm_loss(model, batch, device).item())
     torch.set_rng_state(state)
     model.train()
     return float(np.mean(losses))
@@ -176,7 +188,7 @@ def pretrain(force: bool = False) -> Path:
         with torch.autocast(
             device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
         ):
-            loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+            loss = masked_lm_loss(model, batch, device)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
