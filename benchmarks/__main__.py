@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime
 
-from benchmarks import recommend, report_markdown
+from benchmarks import batch_invariance, recommend, report_markdown
 from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
@@ -66,6 +66,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int) -> dict:
     )
     step("peak memory of each function")
     memory = run_json(["-m", "benchmarks.memory", "--rows", str(rows)])
+    step("same text, same score: batched vs per-text runs")
+    invariance = run_json(["-m", "benchmarks.batch_invariance", "--json"])
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -89,6 +91,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int) -> dict:
         "batch": {"2": batch_2, "1": batch_1},
         "memory": memory,
         "scaling": scaling,
+        "batch_invariance": invariance,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -129,6 +132,8 @@ def main() -> None:
         (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report["scaling"], args.out / "scaling.png")
     markdown = report_markdown.render(report)
+    if "batch_invariance" in report:
+        markdown += "\n" + batch_invariance.markdown(report["batch_invariance"])
     (args.out / "report.md").write_text(markdown)
     print(markdown)
 

@@ -11,8 +11,8 @@ Two serving paths on the committed model, in one process:
 Part 1 scores random test reviews alone and in requests of 64 on each path: the largest change
 of a positive probability, how many move by more than 1e-3, label flips.
 Part 2 measures throughput per thread at batch 1 and 64 for IMDB-length reviews and short texts
-(under 64 word pieces), both paths, 1 and 2 threads, rounds alternating between the paths so a
-noisy neighbour slows both alike.
+(under 64 word pieces), both paths, 1 and 2 threads, requests alternating between the paths so
+a noisy neighbour slows both alike; part 3 measures why short texts lose (a run's fixed cost).
 """
 
 from __future__ import annotations
@@ -121,30 +121,120 @@ def short_texts(n: int) -> list[str]:
 
 
 def throughput(texts: list[str], rounds: int) -> dict:
-    """Reviews per second per thread, median over rounds, by path, thread count and request size."""
-    samples: dict[tuple[str, int, int], list[float]] = {}
+    """Reviews per second per thread by path, thread count and request size.
+
+    Wall time per thread is what a quiet machine shows; CPU time (every thread of the process,
+    spin-waiting included) is the same figure where other processes share the cores. Requests
+    alternate between the paths, so a noisy neighbour slows both alike.
+    """
+    totals: dict[tuple[str, int, int], list[float]] = {}
     for threads in (1, 2):
         paths = {name: make(threads) for name, make in PATHS.items()}
         for path in paths.values():
             path.positive(texts[:8])  # warm-up: arena allocation, thread start
         for _ in range(rounds):
             for batch in (1, REQUEST):
-                for name, path in paths.items():
-                    started = time.perf_counter()
-                    in_requests(path, texts, batch)
-                    seconds = time.perf_counter() - started
-                    samples.setdefault((name, threads, batch), []).append(len(texts) / seconds / threads)
-    out: dict = {}
-    for (name, threads, batch), per_thread in samples.items():
-        out.setdefault(name, {}).setdefault(str(threads), {})[str(batch)] = round(
-            statistics.median(per_thread), 1
+                for start in range(0, len(texts), batch):
+                    for name, path in paths.items():
+                        wall, cpu = time.perf_counter(), time.process_time()
+                        path.positive(texts[start : start + batch])
+                        total = totals.setdefault((name, threads, batch), [0.0, 0.0])
+                        total[0] += time.perf_counter() - wall
+                        total[1] += time.process_time() - cpu
+    out: dict = {"wall": {}, "cpu": {}}
+    for (name, threads, batch), (wall, cpu) in totals.items():
+        reviews = len(texts) * rounds
+        out["wall"].setdefault(name, {}).setdefault(str(threads), {})[str(batch)] = round(
+            reviews / wall / threads, 1
         )
-    for threads in ("1", "2"):
-        for batch in ("1", str(REQUEST)):
-            out.setdefault("per_text_over_batched", {}).setdefault(threads, {})[batch] = round(
-                out["per_text"][threads][batch] / out["batched"][threads][batch], 3
-            )
+        out["cpu"].setdefault(name, {}).setdefault(str(threads), {})[str(batch)] = round(reviews / cpu, 1)
+    for clock in ("wall", "cpu"):
+        ratio = out[clock]["per_text_over_batched"] = {}
+        for threads in ("1", "2"):
+            for batch in ("1", str(REQUEST)):
+                ratio.setdefault(threads, {})[batch] = round(
+                    out[clock]["per_text"][threads][batch] / out[clock]["batched"][threads][batch], 3
+                )
     return out
+
+
+def run_cost_by_length(lengths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)) -> list[dict]:
+    """CPU ms per text on one thread, alone vs 16 texts of the same length in one run.
+
+    A run has a fixed cost (some hundred kernel calls, every weight read once) that a batch
+    shares: it is what per-text runs lose on short texts, and nothing on long ones.
+    """
+    session = Batched(1).session
+    rng = np.random.default_rng(0)
+    rows = []
+    for length in lengths:
+        cost = {}
+        for batch, repeats in ((1, 20), (16, 4)):
+            ids = rng.integers(1000, 20000, (batch, length)).astype(np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            session.run(["logits"], feed)
+            samples = []
+            for _ in range(repeats):
+                started = time.thread_time()
+                session.run(["logits"], feed)
+                samples.append((time.thread_time() - started) * 1000 / batch)
+            cost[batch] = statistics.median(samples)
+        rows.append(
+            {
+                "tokens": length,
+                "ms_per_text_alone": round(cost[1], 2),
+                "ms_per_text_in_16": round(cost[16], 2),
+                "alone_over_batched": round(cost[1] / cost[16], 2),
+            }
+        )
+    return rows
+
+
+def markdown(report: dict) -> str:
+    """The report's section on batch invariance (benchmarks/__main__.py appends it to report.md)."""
+    inv = report["invariance"]
+    lines = [
+        "## Same text, same score: alone vs in requests of 64 (1 thread)",
+        "",
+        "| path | reviews | max change of a probability | changes > 1e-3 | changes > 1e-6 | label flips |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in ("batched", "per_text"):
+        r = inv[name]
+        lines.append(
+            f"| {name} | {r['reviews']} | {r['max_abs_diff']:.2g} | {r['over_1e-3']} | {r['over_1e-6']} "
+            f"| {r['label_flips']} |"
+        )
+    lines += [
+        "",
+        "Per-text, 2 threads vs 1 thread alone: max change "
+        f"{inv['per_text']['max_abs_diff_2_threads_vs_1_alone']:.2g}.",
+        "",
+        "## Throughput per thread, batched (old) vs per-text (served) runs, reviews/s",
+        "",
+        "| texts | clock | threads | request | batched | per-text | per-text / batched |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for texts, by_clock in report["throughput_reviews_per_s_per_thread"].items():
+        for clock, r in by_clock.items():
+            for threads in ("1", "2"):
+                for batch in ("1", str(REQUEST)):
+                    lines.append(
+                        f"| {texts} | {clock} | {threads} | {batch} | {r['batched'][threads][batch]} "
+                        f"| {r['per_text'][threads][batch]} | {r['per_text_over_batched'][threads][batch]} |"
+                    )
+    lines += [
+        "",
+        "## Why short texts lose: CPU ms per text, alone vs 16 in one run (1 thread)",
+        "",
+        "| tokens | alone | in 16 | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['tokens']} | {r['ms_per_text_alone']} | {r['ms_per_text_in_16']} | {r['alone_over_batched']} |"
+        for r in report["run_cost_by_length"]
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -169,6 +259,7 @@ def main() -> None:
             "imdb": throughput(imdb, args.rounds),
             "short": throughput(short, args.rounds),
         },
+        "run_cost_by_length": run_cost_by_length(),
         "texts": {
             "imdb_mean_word_pieces": round(
                 statistics.fmean(len(e.ids) for e in encode_batch(tokenizer, imdb)), 1
@@ -179,7 +270,7 @@ def main() -> None:
             "speed_texts": len(imdb),
         },
     }
-    print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+    print(json.dumps(report) if args.json else markdown(report))
 
 
 if __name__ == "__main__":
