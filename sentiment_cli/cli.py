@@ -73,8 +73,8 @@ def _prediction_line(prediction: Prediction) -> str:
 def score_texts(model: SentimentModel, texts: Iterable[str], out: TextIO, progress: bool | None) -> int:
     """One JSON line per text, in order; a text the batch rules reject gets {"error": ...} instead.
 
-    Texts are scored a chunk at a time (length-sorted inside it, as in the batch function), so a
-    long stdin stream needs no more memory than one chunk.
+    Texts are scored a chunk at a time (the chunk's texts in parallel, as in the batch function), so
+    a long stdin stream needs no more memory than one chunk.
     """
     count = 0
     with tqdm(desc="scoring", unit=" texts", disable=_disabled(progress), file=sys.stderr) as bar:
