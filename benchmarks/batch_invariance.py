@@ -128,6 +128,7 @@ def throughput(texts: list[str], rounds: int) -> dict:
     alternate between the paths, so a noisy neighbour slows both alike.
     """
     totals: dict[tuple[str, int, int], list[float]] = {}
+    latencies: dict[tuple[str, int, int], list[float]] = {}
     for threads in (1, 2):
         paths = {name: make(threads) for name, make in PATHS.items()}
         for path in paths.values():
@@ -138,16 +139,21 @@ def throughput(texts: list[str], rounds: int) -> dict:
                     for name, path in paths.items():
                         wall, cpu = time.perf_counter(), time.process_time()
                         path.positive(texts[start : start + batch])
+                        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                         total = totals.setdefault((name, threads, batch), [0.0, 0.0])
-                        total[0] += time.perf_counter() - wall
-                        total[1] += time.process_time() - cpu
-    out: dict = {"wall": {}, "cpu": {}}
+                        total[0] += wall
+                        total[1] += cpu
+                        latencies.setdefault((name, threads, batch), []).append(wall)
+    out: dict = {"wall": {}, "cpu": {}, "request_ms_p50": {}}
     for (name, threads, batch), (wall, cpu) in totals.items():
         reviews = len(texts) * rounds
         out["wall"].setdefault(name, {}).setdefault(str(threads), {})[str(batch)] = round(
             reviews / wall / threads, 1
         )
         out["cpu"].setdefault(name, {}).setdefault(str(threads), {})[str(batch)] = round(reviews / cpu, 1)
+        out["request_ms_p50"].setdefault(name, {}).setdefault(str(threads), {})[str(batch)] = round(
+            statistics.median(latencies[(name, threads, batch)]) * 1000, 1
+        )
     for clock in ("wall", "cpu"):
         ratio = out[clock]["per_text_over_batched"] = {}
         for threads in ("1", "2"):
@@ -216,13 +222,27 @@ def markdown(report: dict) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for texts, by_clock in report["throughput_reviews_per_s_per_thread"].items():
-        for clock, r in by_clock.items():
+        for clock in ("wall", "cpu"):
+            r = by_clock[clock]
             for threads in ("1", "2"):
                 for batch in ("1", str(REQUEST)):
                     lines.append(
                         f"| {texts} | {clock} | {threads} | {batch} | {r['batched'][threads][batch]} "
                         f"| {r['per_text'][threads][batch]} | {r['per_text_over_batched'][threads][batch]} |"
                     )
+    lines += [
+        "",
+        "## Latency of a request (wall, p50 ms)",
+        "",
+        "| texts | threads | request | batched | per-text |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for texts, by_clock in report["throughput_reviews_per_s_per_thread"].items():
+        r = by_clock["request_ms_p50"]
+        for threads in ("1", "2"):
+            for batch in ("1", str(REQUEST)):
+                old, new = r["batched"][threads][batch], r["per_text"][threads][batch]
+                lines.append(f"| {texts} | {threads} | {batch} | {old} | {new} |")
     lines += [
         "",
         "## Why short texts lose: CPU ms per text, alone vs 16 in one run (1 thread)",
