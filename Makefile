@@ -15,6 +15,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM := .tools/sam/bin/sam
+CHECKOV := .tools/checkov/bin/checkov
+# Every CloudFormation template: the application stack, its nested stacks, the release stack.
+TEMPLATES := template.yaml $(wildcard templates/*.yaml) pipeline/bootstrap.yaml
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SAM_CLI_TELEMETRY := 0
@@ -23,7 +26,7 @@ export SAM_CLI_TELEMETRY := 0
 	test-container clean sam-cli publish-model approve-model fetch-model list-models model-info image \
 	check-image-uri deploy stack-output smoke image-scan
 
-venv: $(STAMP) $(SAM)
+venv: $(STAMP) $(SAM) $(CHECKOV)
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,11 +40,19 @@ $(SAM): requirements/sam.txt
 	.tools/sam/bin/python -m pip install -q -r requirements/sam.txt
 	touch $@
 
+$(CHECKOV): requirements/checkov.txt
+	test -x .tools/checkov/bin/python || $(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/python -m pip install -q -r requirements/checkov.txt
+	touch $@
+
 run: venv
 	$(PY) -m local_run
 
+# ruff's S rules are bandit's (pyproject.toml); checkov reads each resource's Metadata.checkov.skip,
+# where every accepted finding carries its reason (docs/security.md lists them).
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation $(addprefix -f ,$(TEMPLATES))
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@if command -v actionlint >/dev/null; then actionlint; \
@@ -50,7 +61,7 @@ lint: venv
 validate: venv
 	$(SAM) validate --region us-east-1
 	$(SAM) validate --lint --region us-east-1
-	$(VENV)/bin/cfn-lint pipeline/bootstrap.yaml
+	$(VENV)/bin/cfn-lint $(TEMPLATES)
 
 test: lint validate
 	$(PY) -m pytest

@@ -37,6 +37,8 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
     names = Resources()
     s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
     s3.create_bucket(Bucket=names.bucket)
+    # As the template's DataBucket: an overwritten or deleted file keeps its previous version.
+    s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.create_bucket(Bucket=names.artifacts_bucket)
     s3.put_bucket_versioning(Bucket=names.artifacts_bucket, VersioningConfiguration={"Status": "Enabled"})
     for table, key in ((names.jobs_table, "job_id"), (names.idempotency_table, "id")):

@@ -96,7 +96,7 @@ def test_queues_tables_and_topic_are_encrypted_and_queues_tls_only():
     assert sorted(r["Ref"] for r in policy["Properties"]["Queues"]) == sorted(queues)
     assert tls_only(policy["Properties"]["PolicyDocument"], [{"Fn::GetAtt": [q, "Arn"]} for q in queues])
     for name, table in of_type("AWS::DynamoDB::Table").items():
-        assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}, name
+        assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True, name
     for name, topic in of_type("AWS::SNS::Topic").items():
         assert topic["Properties"]["KmsMasterKeyId"], name
 

@@ -61,7 +61,11 @@ def test_stages_resolve_no_image_repositories():
 
 
 @pytest.mark.parametrize(
-    "stage,overrides", [("dev", "Stage=dev LogLevel=DEBUG"), ("prod", "Stage=prod LogLevel=INFO")]
+    "stage,overrides",
+    [
+        ("dev", "LogLevel=DEBUG RoleBoundaryPolicy=imdb-sentiment-role-boundary"),
+        ("prod", "LogLevel=INFO RoleBoundaryPolicy=imdb-sentiment-role-boundary"),
+    ],
 )
 def test_make_deploy_deploys_the_template_with_the_image_and_the_stage_parameters(stage, overrides):
     result = make(

@@ -1,9 +1,12 @@
-"""Least privilege, checked on the template and on what SAM turns it into (what CloudFormation deploys).
+"""Least privilege, checked on every template and on what SAM makes of the root (what CloudFormation deploys).
 
 - A `*` in any policy's action, resource or principal must carry a `# why` comment on its line, except
   an object-key wildcard under a fixed prefix of the stack's own bucket (that is the scoping itself).
+  Root, nested and release templates alike.
 - No role carries an AWS managed policy or a SAM-generated statement, except CodeDeploy's own service role.
 - Each function's grants are exactly the table below, and the S3 prefixes in it are the ones the code uses.
+- Every role takes the permissions boundary, and the boundary allows everything the roles are granted.
+- The release stack's execution role creates roles only under that boundary and passes only the stacks' roles.
 - Every API route is behind the authorizer ApiAuthorizer picks.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
+import importlib
 import json
 import os
 import re
@@ -19,22 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 
 from sentiment_core.jobs import JobStore
+from tests.infra.cfn import ALL_PATHS, BOOTSTRAP, REPO, ROOT, as_list, load, of_type, statements
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = REPO / "template.yaml"
-RAW = cfn_yaml.load(str(TEMPLATE_PATH))
-LINES = TEMPLATE_PATH.read_text().splitlines()
+RAW = ROOT
 DATA_BUCKET_ARN = "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"
 POLICY_FIELDS = ("Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal")
 
 # AWS managed policies a role may carry, each with the reason.
 ALLOWED_MANAGED_POLICIES = {
-    # CodeDeploy's service role, which SAM creates for DeploymentPreference: assumed by
-    # codedeploy.amazonaws.com (not by our code) to move the `live` aliases and read the alarms.
-    "arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda": "CodeDeployServiceRole",
+    # CodeDeploy's service role for DeploymentPreference: assumed by codedeploy.amazonaws.com (not by
+    # our code) to move the `live` aliases and read the alarms.
+    "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda": "CodeDeployRole",
 }
 
 
@@ -60,23 +61,28 @@ def transformed() -> dict:
     return transform(template, {}, _NoManagedPolicies())
 
 
-def statements(document: dict) -> list[dict]:
-    found = document.get("Statement", [])
-    return found if isinstance(found, list) else [found]
-
-
 def policy_documents(node: Any) -> list[dict]:
     """Every IAM policy document in a resource tree (role policies, bucket and queue policies)."""
     found = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("PolicyDocument", "AssumeRolePolicyDocument") and isinstance(value, dict):
+            if key in ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy") and isinstance(value, dict):
                 found.append(value)
             else:
                 found += policy_documents(value)
     elif isinstance(node, list):
         for value in node:
             found += policy_documents(value)
+    return found
+
+
+def plain_statements(document: dict) -> list[dict]:
+    """The statements; a conditional one (Fn::If, e.g. the KmsKeyArn grant) as deployed when true."""
+    found = []
+    for statement in statements(document):
+        if "Fn::If" in statement:
+            statement = statement["Fn::If"][1]
+        found.append(statement)
     return found
 
 
@@ -102,10 +108,15 @@ def scoped_object_wildcard(text: str) -> bool:
     return "/" in prefix and not prefix.startswith("/")
 
 
-def justified(line: int | None) -> bool:
+def name_prefix_wildcard(text: str) -> bool:
+    """A release-stack ARN whose wildcard follows the application stacks' name prefix (<prefix>-*)."""
+    return "${ApplicationStackPrefix}" in text.split("*", 1)[0]
+
+
+def justified(lines: list[str], line: int | None) -> bool:
     if line is None:
         return False
-    comment = LINES[line].split(" #", 1)[1] if " #" in LINES[line] else ""
+    comment = lines[line].split(" #", 1)[1] if " #" in lines[line] else ""
     return len(comment.strip()) >= 10
 
 
@@ -113,7 +124,7 @@ def wildcards(resources: dict) -> list[tuple[str, str, str, int | None]]:
     found = []
     for name, resource in resources.items():
         for document in policy_documents(resource.get("Properties", {})):
-            for statement in statements(document):
+            for statement in plain_statements(document):
                 for field in POLICY_FIELDS:
                     for text, line in strings_with_lines(statement.get(field)):
                         if "*" in text:
@@ -122,37 +133,45 @@ def wildcards(resources: dict) -> list[tuple[str, str, str, int | None]]:
 
 
 def test_the_check_finds_wildcards_and_tells_justified_from_not():
+    lines = (REPO / "template.yaml").read_text().splitlines()
     found = wildcards(RAW["Resources"])
     assert any(text == "*" and field == "Resource" for _, field, text, _ in found)  # X-Ray, justified
     assert scoped_object_wildcard(DATA_BUCKET_ARN + "/jobs/*/request.json")
     assert not scoped_object_wildcard(DATA_BUCKET_ARN + "/*")
     assert not scoped_object_wildcard("arn:${AWS::Partition}:s3:::*/incoming/*")
-    unjustified = [line for line, text in enumerate(LINES) if text.strip().startswith("Resources:")]
-    assert not justified(unjustified[0])
+    assert name_prefix_wildcard("arn:aws:sqs:r:a:${ApplicationStackPrefix}-*")
+    assert not name_prefix_wildcard("arn:aws:sqs:r:a:*${ApplicationStackPrefix}")
+    unjustified = [line for line, text in enumerate(lines) if text.strip().startswith("Resources:")]
+    assert not justified(lines, unjustified[0])
 
 
-def test_every_wildcard_in_a_policy_is_scoped_or_justified_in_a_comment():
+@pytest.mark.parametrize("path", ALL_PATHS, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_wildcard_in_a_policy_is_scoped_or_justified_in_a_comment(path: Path):
+    lines = path.read_text().splitlines()
     problems = [
         f"{name}.{field} {text!r} (line {line + 1 if line is not None else '?'})"
-        for name, field, text, line in wildcards(RAW["Resources"])
-        if not (field == "Resource" and scoped_object_wildcard(text)) and not justified(line)
+        for name, field, text, line in wildcards(load(path)["Resources"])
+        if not (field == "Resource" and (scoped_object_wildcard(text) or name_prefix_wildcard(text)))
+        and not justified(lines, line)
     ]
     assert problems == [], "a '*' needs a '# why' comment on its line:\n" + "\n".join(problems)
 
 
-def test_the_deployed_template_adds_no_managed_policy_or_generated_wildcard():
+def test_the_deployed_template_adds_no_managed_policy_or_generated_role():
     deployed = transformed()["Resources"]
     roles = {k: v for k, v in deployed.items() if v["Type"].startswith("AWS::IAM::")}
-    assert set(roles) == {*ALLOWED_MANAGED_POLICIES.values(), *(k for k in RAW["Resources"] if k in roles)}
+    assert set(roles) == set(of_type(RAW["Resources"], "AWS::IAM::Role")), "SAM generated a role"
     for name, role in roles.items():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
-            assert ALLOWED_MANAGED_POLICIES.get(arn) == name, f"{name} carries {arn}"
-    generated = {k: v for k, v in roles.items() if k not in RAW["Resources"]}
-    assert [w for w in wildcards(generated)] == []
+            text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
+            assert ALLOWED_MANAGED_POLICIES.get(text) == name, f"{name} carries {arn}"
     for name, resource in deployed.items():
         if resource["Type"] == "AWS::Lambda::Function":
             role = resource["Properties"]["Role"]
             assert role["Fn::GetAtt"][0] in RAW["Resources"], f"{name} runs with a role SAM generated"
+        if resource["Type"] == "AWS::CodeDeploy::DeploymentGroup":
+            role = resource["Properties"]["ServiceRoleArn"]
+            assert role == {"Fn::GetAtt": ["CodeDeployRole", "Arn"]}, name
 
 
 def resource_name(node: Any) -> str:
@@ -162,33 +181,37 @@ def resource_name(node: Any) -> str:
     if isinstance(node, dict) and "Fn::Sub" in node:
         text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
         return text.replace(DATA_BUCKET_ARN + "/", "data:")
+    if isinstance(node, dict) and "Ref" in node:
+        return node["Ref"]
     return str(node)
 
 
 def grants(role: str) -> set[tuple[str, str]]:
     found = set()
     for policy in RAW["Resources"][role]["Properties"]["Policies"]:
-        for statement in statements(policy["PolicyDocument"]):
+        for statement in plain_statements(policy["PolicyDocument"]):
             assert statement["Effect"] == "Allow"
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = (
-                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            )
-            found |= {(a, resource_name(r)) for a in actions for r in resources}
+            found |= {
+                (a, resource_name(r))
+                for a in as_list(statement["Action"])
+                for r in as_list(statement["Resource"])
+            }
     return found
 
 
-def own_logs_and_traces(log_group: str) -> set[tuple[str, str]]:
+def own_logs_traces_and_key(log_group: str) -> set[tuple[str, str]]:
     return {
         ("logs:CreateLogStream", log_group),
         ("logs:PutLogEvents", log_group),
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
+        ("kms:Decrypt", "KmsKeyArn"),  # only when KmsKeyArn is set (Fn::If)
+        ("kms:GenerateDataKey", "KmsKeyArn"),
     }
 
 
 EXPECTED = {
-    "ApiFunctionRole": own_logs_and_traces("ApiLogGroup")
+    "ApiFunctionRole": own_logs_traces_and_key("ApiLogGroup")
     | {
         ("s3:PutObject", "data:jobs/*/request.json"),
         ("s3:GetObject", "data:jobs/*/result.json"),
@@ -197,7 +220,7 @@ EXPECTED = {
         ("dynamodb:UpdateItem", "JobsTable"),
         ("sqs:SendMessage", "JobsQueue"),
     },
-    "WorkerFunctionRole": own_logs_and_traces("WorkerLogGroup")
+    "WorkerFunctionRole": own_logs_traces_and_key("WorkerLogGroup")
     | {
         ("sqs:ReceiveMessage", "JobsQueue"),
         ("sqs:DeleteMessage", "JobsQueue"),
@@ -210,7 +233,7 @@ EXPECTED = {
         ("dynamodb:UpdateItem", "IdempotencyTable"),
         ("dynamodb:DeleteItem", "IdempotencyTable"),
     },
-    "BatchFunctionRole": own_logs_and_traces("BatchLogGroup")
+    "BatchFunctionRole": own_logs_traces_and_key("BatchLogGroup")
     | {
         ("s3:GetObject", "data:incoming/*"),
         ("s3:PutObject", "data:scored/*"),
@@ -218,7 +241,7 @@ EXPECTED = {
         ("s3:AbortMultipartUpload", "data:scored/*"),
         ("sqs:SendMessage", "BatchFailureQueue"),
     },
-    "PreTrafficHookFunctionRole": own_logs_and_traces("PreTrafficHookLogGroup")
+    "PreTrafficHookFunctionRole": own_logs_traces_and_key("PreTrafficHookLogGroup")
     | {
         ("lambda:InvokeFunction", "${ApiFunction.Arn}:*"),
         (
@@ -226,6 +249,9 @@ EXPECTED = {
             "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:"
             "${ServerlessDeploymentApplication}/*",
         ),
+        ("sns:Publish", "AlarmTopic"),  # its on-failure destination, under the topic's own key
+        ("kms:Decrypt", "AlarmTopic"),
+        ("kms:GenerateDataKey", "AlarmTopic"),
     },
 }
 FUNCTIONS = {
@@ -234,6 +260,11 @@ FUNCTIONS = {
     "BatchFunction": ("BatchFunctionRole", "BatchLogGroup"),
     "PreTrafficHookFunction": ("PreTrafficHookFunctionRole", "PreTrafficHookLogGroup"),
 }
+
+
+def test_every_function_and_every_role_is_in_the_table():
+    assert set(FUNCTIONS) == set(of_type(RAW["Resources"], "AWS::Serverless::Function"))
+    assert set(of_type(RAW["Resources"], "AWS::IAM::Role")) == {*EXPECTED, "CodeDeployRole"}
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
@@ -248,6 +279,11 @@ def test_each_function_may_touch_exactly_its_own_resources(function):
     assert [(s["Principal"], s["Action"]) for s in trust] == [
         ({"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")
     ]
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return importlib.import_module("functions.batch.app")
 
 
 def test_the_granted_prefixes_are_the_ones_the_code_uses(batch):
@@ -269,6 +305,98 @@ def test_the_granted_prefixes_are_the_ones_the_code_uses(batch):
         assert allowed(scorer, "s3:PutObject", key) and allowed(scorer, "s3:DeleteObject", key)
     assert not allowed(scorer, "s3:PutObject", incoming)  # cannot write where analysts drop files
     assert not allowed(scorer, "s3:GetObject", request)  # nor read job texts
+
+
+# ---------------------------------------------------------------- the permissions boundary
+
+BOUNDARY_PARAMETER = {
+    "Fn::If": [
+        "HasRoleBoundary",
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${RoleBoundaryPolicy}"},
+        {"Ref": "AWS::NoValue"},
+    ]
+}
+EXECUTION_ROLE = BOOTSTRAP["Resources"]["CloudFormationExecutionRole"]["Properties"]
+BOUNDARY = BOOTSTRAP["Resources"]["RoleBoundary"]["Properties"]
+
+
+def execution_statements() -> dict[str, dict]:
+    (policy,) = EXECUTION_ROLE["Policies"]
+    return {s["Sid"]: s for s in statements(policy["PolicyDocument"])}
+
+
+def test_every_role_of_the_stack_takes_the_boundary_the_release_stack_makes():
+    for name, role in of_type(RAW["Resources"], "AWS::IAM::Role").items():
+        assert role["Properties"]["PermissionsBoundary"] == BOUNDARY_PARAMETER, name
+    assert BOUNDARY["ManagedPolicyName"] == {"Fn::Sub": "${ApplicationStackPrefix}-role-boundary"}
+
+
+def test_the_boundary_allows_every_action_the_functions_roles_are_granted():
+    bounded = {
+        a
+        for s in statements(BOUNDARY["PolicyDocument"])
+        if s["Effect"] == "Allow"
+        for a in as_list(s["Action"])
+    }
+    granted = {action for role in EXPECTED for action, _ in grants(role)}
+    assert granted - bounded == set()  # a grant outside the boundary would fail at run time
+    # ... and what CodeDeploy's managed policy does for a Lambda deployment.
+    assert {"lambda:UpdateAlias", "lambda:GetAlias", "cloudwatch:DescribeAlarms", "sns:Publish"} <= bounded
+
+
+def test_the_execution_role_creates_roles_only_under_the_boundary_and_passes_only_theirs():
+    by_sid = execution_statements()
+    iam = {sid: s for sid, s in by_sid.items() if any(a.startswith("iam:") for a in as_list(s["Action"]))}
+    assert not any(a == "iam:*" for s in iam.values() for a in as_list(s["Action"]))
+    # Every action that writes a role's permissions requires the boundary on that role.
+    writes = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+    for sid, statement in iam.items():
+        if writes & set(as_list(statement["Action"])):
+            condition = statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"]
+            assert condition == {"Ref": "RoleBoundary"}, sid
+        for action in as_list(statement["Action"]):
+            assert action != "iam:DeleteRolePermissionsBoundary", sid  # never lifted
+    pass_role = by_sid["PassStackRoles"]
+    assert as_list(pass_role["Action"]) == ["iam:PassRole"]
+    assert sum("iam:PassRole" in as_list(s["Action"]) for s in iam.values()) == 1
+    assert pass_role["Resource"]["Fn::Sub"].endswith(":role/${ApplicationStackPrefix}-*")
+    services = pass_role["Condition"]["StringEquals"]["iam:PassedToService"]
+    assert set(services) <= {"lambda.amazonaws.com", "codedeploy.amazonaws.com", "states.amazonaws.com"}
+    for sid, statement in iam.items():
+        for resource in as_list(statement["Resource"]):
+            text = resource["Fn::Sub"]
+            assert ":role/${ApplicationStackPrefix}-" in text or ":role/aws-service-role/" in text, sid
+
+
+def test_the_execution_role_names_the_stacks_resources_by_their_prefix():
+    for sid, statement in execution_statements().items():
+        for resource in as_list(statement["Resource"]):
+            text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else resource
+            if text == "*":
+                assert "Condition" in statement or sid in {"AccessLogDelivery", "AlarmTopicKey"}, sid
+            elif isinstance(resource, dict) and "Fn::GetAtt" in resource:
+                continue  # this stack's own repository or bucket
+            else:
+                generated = (
+                    ":key/*" in text or ":/apis" in text or ":/tags/" in text or "CodeDeployDefault" in text
+                )
+                if ":role/aws-service-role/" in text:  # held to named services by its condition
+                    generated = "iam:AWSServiceName" in statement["Condition"]["StringEquals"]
+                assert name_prefix_wildcard(text) or generated or "${ArtifactsBucket.Arn}" in text, (
+                    sid,
+                    text,
+                )
+
+
+def test_the_stacks_names_start_with_the_prefix_the_execution_role_is_scoped_to():
+    import tomllib
+
+    prefix = BOOTSTRAP["Parameters"]["ApplicationStackPrefix"]["Default"]
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+    for stage in ("dev", "prod"):
+        assert config[stage]["global"]["parameters"]["stack_name"].startswith(f"{prefix}-")
+    bucket = RAW["Resources"]["DataBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert bucket.startswith("${AWS::StackName}-data-")  # matches DataBuckets: <prefix>-*-data-<account>
 
 
 # ---------------------------------------------------------------- who may call the API
