@@ -212,7 +212,8 @@ def pretrain(force: bool = False) -> Path:
     # Keep the base model's pooler (BertForMaskedLM has none): the classifier reads the pooled output.
     encoder = BertModel.from_pretrained(base_model_path())
     missing, unexpected = encoder.load_state_dict(model.bert.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith("pooler.") for k in missing), (missing, unexpected)
+    if unexpected or not all(k.startswith("pooler.") for k in missing):
+        raise RuntimeError(f"the adapted encoder does not fit the base model: {missing=} {unexpected=}")
     encoder.save_pretrained(out)
     report = {
         "recipe": recipe(),
