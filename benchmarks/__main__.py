@@ -20,7 +20,7 @@ from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
 REPORT_DIR = REPO / "benchmarks" / "report"
-TARGETS = {  # issue-level goals, checked and printed with the report
+TARGETS = {  # the speed-ups the service promises, checked and printed with the report
     "handler_vs_pytorch_speedup": 2.0,
     "cold_start_vs_torch_speedup": 5.0,
     "batch_vs_one_at_a_time_speedup": 1.5,

@@ -52,7 +52,7 @@ class Batched:
     """The core's old predict: length-sorted padded mini-batches, intra-op threads."""
 
     def __init__(self, threads: int) -> None:
-        model_dir = settings.model_dir()
+        model_dir = settings.current().model_dir
         self.tokenizer = prepare_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")))
         self.pad_id = self.tokenizer.token_to_id("[PAD]")
         options = ort.SessionOptions()
@@ -78,7 +78,7 @@ class PerText:
     """The core as served now."""
 
     def __init__(self, threads: int) -> None:
-        self.model = SentimentModel(settings.model_dir(), threads, verify=False)
+        self.model = SentimentModel(settings.current().model_dir, threads, verify=False)
 
     def positive(self, texts: list[str]) -> np.ndarray:
         return np.array([p.probabilities["positive"] for p in self.model.predict(texts)])
@@ -114,7 +114,7 @@ def invariance(texts: list[str]) -> dict:
 
 def short_texts(n: int) -> list[str]:
     """Opening sentences of test reviews, 8 to 63 word pieces: the length of a tweet or a one-liner."""
-    tokenizer = prepare_tokenizer(Tokenizer.from_file(str(settings.model_dir() / "tokenizer.json")))
+    tokenizer = prepare_tokenizer(Tokenizer.from_file(str(settings.current().model_dir / "tokenizer.json")))
     candidates = [r["text"].split(". ")[0] + "." for r in test_reviews(stride=7)]
     lengths = [len(e.ids) for e in encode_batch(tokenizer, candidates)]
     return [t for t, n_ids in zip(candidates, lengths, strict=True) if 10 <= n_ids < 64][:n]

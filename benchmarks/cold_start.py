@@ -1,5 +1,7 @@
 """Cold start: a fresh process from start to first prediction, split into its parts; the same for a
-torch + transformers process serving the same model, for the ratio.
+torch + transformers process serving the same model, for the ratio; and each handler from process
+start to its first answered event, against a bare process that imports onnxruntime and tokenizers,
+loads the same model and predicts once (runs interleaved, so both meet the same machine load).
 
     python -m benchmarks.cold_start [--runs 5]
 """
@@ -7,11 +9,16 @@ torch + transformers process serving the same model, for the ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
+import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 
-from benchmarks.common import run_json
+from benchmarks.common import REPO, local_aws, run_json
 
 SERVICE_PROBE = r"""
 import json, sys, time
@@ -53,6 +60,128 @@ print(json.dumps({"imports_ms": (t1 - t0) * 1000, "model_load_ms": (t2 - t1) * 1
 """
 
 
+# The floor: what any process serving this model must do, and nothing else.
+BARE_PROBE = r"""
+import json, sys, time
+import numpy as np, onnxruntime as ort
+from tokenizers import Tokenizer
+model_dir = sys.argv[1]
+tokenizer = Tokenizer.from_file(f"{model_dir}/tokenizer.json")
+options = ort.SessionOptions()
+options.intra_op_num_threads = 1
+session = ort.InferenceSession(f"{model_dir}/model.onnx", options, providers=["CPUExecutionProvider"])
+ids = np.array([tokenizer.encode("The movie was amazing!").ids], dtype=np.int64)
+session.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+print(json.dumps({"answered_at": time.time(), "cpu_s": time.process_time()}))
+"""
+
+# A handler as Lambda starts it: import the module (its init), then one event.
+HANDLER_PROBE = r"""
+import importlib, json, sys, time
+class Context:
+    function_name = sys.argv[1]
+    memory_limit_in_mb = 1769
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{sys.argv[1]}"
+    aws_request_id = "cold-start"
+    def get_remaining_time_in_millis(self):
+        return 900_000
+module = importlib.import_module(f"functions.{sys.argv[1]}.app")
+result = module.lambda_handler(json.loads(sys.argv[2]), Context())
+answered_at, cpu_s = time.time(), time.process_time()
+print(json.dumps({"answered_at": answered_at, "cpu_s": cpu_s, "result": result}, default=str))
+"""
+
+
+def _seconds_to_answer(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
+    """Wall seconds from spawning `python args` to the answer it prints (its last stdout line), and
+    that answer, with the CPU seconds the process had used by then (`cpu_s`: less sensitive to a
+    machine shared with other work than the wall time)."""
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"cold start probe failed:\n{out.stderr[-3000:]}")
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    return answer["answered_at"] - started, answer
+
+
+@contextlib.contextmanager
+def first_events() -> Iterator[tuple[dict[str, str], dict[str, Callable[[], dict]]]]:
+    """The local AWS stack (benchmarks.common.local_aws): the environment the handlers get, and for
+    each handler a maker of a fresh first event (a new job, a new CSV: nothing answered from a cache)."""
+    with local_aws() as (env, resources):
+        import boto3
+
+        from local_run.pollers import sqs_event
+        from sentiment_core.adapters.jobs import JobStore
+
+        store = JobStore(resources.jobs_table, resources.bucket, resources.jobs_queue_url)
+        sqs, s3 = boto3.client("sqs"), boto3.client("s3")
+        api_event = json.loads((REPO / "events" / "api_predict_one.json").read_text())
+        s3_template = (REPO / "events" / "batch_s3_put.json").read_text()
+
+        def worker_event() -> dict:
+            store.submit(["The movie was amazing!"])
+            messages = sqs.receive_message(QueueUrl=resources.jobs_queue_url, AttributeNames=["All"])
+            return sqs_event(messages["Messages"], "arn:aws:sqs:us-east-1:123456789012:jobs", "us-east-1")
+
+        def batch_event() -> dict:
+            key = f"incoming/cold-{time.time_ns()}.csv"
+            s3.put_object(Bucket=resources.bucket, Key=key, Body=b"id,text\n1,The movie was amazing!\n")
+            event = json.loads(s3_template)
+            event["Records"][0]["s3"]["bucket"]["name"] = resources.bucket
+            event["Records"][0]["s3"]["object"]["key"] = key
+            return event
+
+        yield env, {"api": lambda: api_event, "worker": worker_event, "batch": batch_event}
+
+
+def handlers_vs_bare(runs: int) -> dict:
+    """Median seconds from process start to first answer, per handler and for the bare process, and
+    each handler's ratio to the bare process; the runs interleave, so each round meets the same load."""
+    from sentiment_core.settings import Settings
+
+    base = {
+        **os.environ,
+        "INFERENCE_THREADS": "1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ImdbSentiment",
+    }
+    model_dir = str(Settings.from_env(base).model_dir)
+    seconds: dict[str, list[float]] = {"bare": [], "api": [], "worker": [], "batch": []}
+    cpu: dict[str, list[float]] = {name: [] for name in seconds}
+    with first_events() as (aws_env, first_event):
+        env = {**base, **aws_env}
+        for _ in range(runs):
+            took, answer = _seconds_to_answer(["-c", BARE_PROBE, model_dir], env)
+            seconds["bare"].append(took)
+            cpu["bare"].append(answer["cpu_s"])
+            for name, make_event in first_event.items():
+                took, answer = _seconds_to_answer(["-c", HANDLER_PROBE, name, json.dumps(make_event())], env)
+                cpu[name].append(answer["cpu_s"])
+                result = answer["result"]
+                if result.get("statusCode", 200) != 200 or result.get("batchItemFailures"):
+                    raise RuntimeError(f"{name} did not answer its first event: {result}")
+                seconds[name].append(took)
+    wall = {name: round(statistics.median(values) * 1000, 1) for name, values in seconds.items()}
+    cpu_ms = {name: round(statistics.median(values) * 1000, 1) for name, values in cpu.items()}
+    return {
+        "bare_ms": wall["bare"],
+        "bare_cpu_ms": cpu_ms["bare"],
+        "handlers": {
+            name: {
+                "ms": wall[name],
+                "vs_bare": round(wall[name] / wall["bare"], 2),
+                "cpu_ms": cpu_ms[name],
+                "cpu_vs_bare": round(cpu_ms[name] / cpu_ms["bare"], 2),
+            }
+            for name in ("api", "worker", "batch")
+        },
+        "runs": runs,
+    }
+
+
 def median_run(probe: str, runs: int) -> dict:
     """Each part's median over `runs` fresh interpreters (1 inference thread, as at 1,769 MB)."""
     results = [run_json(["-c", probe], env={"INFERENCE_THREADS": "1"}) for _ in range(runs)]
@@ -64,21 +193,37 @@ def median_run(probe: str, runs: int) -> dict:
     } | {"runs": runs}
 
 
-def cold_start(runs: int) -> dict:
+def cold_start(runs: int, with_torch: bool = True) -> dict:
     service = median_run(SERVICE_PROBE, runs)
-    torch = median_run(TORCH_PROBE, max(3, runs // 2))
-    return {
+    report = {
         "service": service,
+        "handlers_vs_bare": handlers_vs_bare(runs),
+        "python": sys.version.split()[0],
+    }
+    if not with_torch:
+        return report
+    torch = median_run(TORCH_PROBE, max(3, runs // 2))
+    return report | {
         "torch_transformers": torch,
         "torch_over_service": round(torch["to_first_prediction_ms"] / service["to_first_prediction_ms"], 2),
-        "python": sys.version.split()[0],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    print(json.dumps(cold_start(parser.parse_args().runs)))
+    parser.add_argument("--handlers-only", action="store_true", help="skip the torch comparison")
+    args = parser.parse_args()
+    report = cold_start(args.runs, with_torch=not args.handlers_only)
+    for name, figures in report["handlers_vs_bare"]["handlers"].items():
+        bare = report["handlers_vs_bare"]
+        print(
+            f"{name}: {figures['ms']} ms to the first answered event, {figures['vs_bare']}x the bare "
+            f"process ({bare['bare_ms']} ms); CPU {figures['cpu_ms']} ms, {figures['cpu_vs_bare']}x "
+            f"({bare['bare_cpu_ms']} ms)",
+            file=sys.stderr,
+        )
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

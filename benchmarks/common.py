@@ -7,13 +7,19 @@ import csv
 import gzip
 import io
 import json
+import logging
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from local_run.resources import Resources
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("IMDB_DATA_DIR", REPO.parent / "shared" / "data" / "imdb"))
@@ -84,3 +90,36 @@ def run_json(args: list[str], env: dict[str, str] | None = None, timeout: int = 
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def local_aws() -> Iterator[tuple[dict[str, str], Resources]]:
+    """A moto server in this process with the template's resources, as the local run has them: the
+    environment the functions get (this process's too, until the block ends) and the resources."""
+    from moto.server import ThreadedMotoServer
+
+    from local_run.resources import create_resources
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    saved = dict(os.environ)
+    try:
+        env = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+        os.environ.update(env)
+        resources = create_resources()
+        env |= resources.environment()
+        os.environ.update(env)
+        yield env, resources
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()

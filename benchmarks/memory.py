@@ -12,12 +12,10 @@ import argparse
 import csv
 import io
 import json
-import logging
 import os
 import resource
-import socket
 
-from benchmarks.common import handler_environment, quiet, run_json, spread_texts
+from benchmarks.common import handler_environment, local_aws, quiet, run_json, spread_texts
 
 FUNCTIONS = ("api", "worker", "batch")
 CSV_KEY = "incoming/memory.csv"
@@ -60,28 +58,10 @@ def invoke(function: str) -> dict:
 
 def memory_per_function(rows: int) -> dict:
     """Parent side: moto with the template's resources, a job and a CSV waiting, then one child each."""
-    from moto.server import ThreadedMotoServer
+    from sentiment_core.adapters.jobs import JobStore
+    from sentiment_core.settings import Settings
 
-    from local_run.resources import create_resources
-    from sentiment_core.jobs import JobStore
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        env = {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-        }
-        os.environ.update(env)
-        resources = create_resources()
-        env |= resources.environment()
-        os.environ.update(env)
+    with local_aws() as (env, resources):
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer)
         writer.writerow(["text"])
@@ -89,12 +69,10 @@ def memory_per_function(rows: int) -> dict:
         import boto3
 
         boto3.client("s3").put_object(Bucket=resources.bucket, Key=CSV_KEY, Body=buffer.getvalue().encode())
-        JobStore.from_environment().submit(spread_texts(1000))
+        JobStore.from_settings(Settings.from_env()).submit(spread_texts(1000))
         measured = {
             f: run_json(["-m", "benchmarks.memory", "--child", f], env=env, timeout=1800) for f in FUNCTIONS
         }
-    finally:
-        server.stop()
     return {"csv_rows": rows, "job_texts": 1000, "api_texts": 64, "functions": measured}
 
 

@@ -93,6 +93,22 @@ def render(r: dict) -> str:
         f"torch + transformers takes **{cold['torch_over_service']}x** as long; "
         f"torch imported by the service: {service['torch_imported']}.",
     ]
+    if "handlers_vs_bare" in cold:  # reports from before it was measured lack it
+        vs = cold["handlers_vs_bare"]
+        lines += [
+            "",
+            f"Each handler from process start to its first answered event (median of {vs['runs']}, "
+            "interleaved), against a bare process that imports onnxruntime and tokenizers, loads the "
+            f"model and predicts once: {vs['bare_ms']} ms wall, {vs['bare_cpu_ms']} ms CPU.",
+            "",
+        ]
+        lines += _table(
+            ["handler", "ms", "x bare", "CPU ms", "x bare CPU"],
+            [
+                [name, h["ms"], f"{h['vs_bare']}x", h["cpu_ms"], f"{h['cpu_vs_bare']}x"]
+                for name, h in vs["handlers"].items()
+            ],
+        )
 
     b2, b1 = r["batch"]["2"], r["batch"]["1"]
     lines += [

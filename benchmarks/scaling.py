@@ -30,7 +30,7 @@ def scaling(threads: int) -> dict:
     options = session_options()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(
-        str(settings.model_dir() / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        str(settings.current().model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
     )
     tokenizer = model.tokenizer
     sep = tokenizer.token_to_id("[SEP]")

@@ -26,7 +26,9 @@ from model_export.export import INPUT_NAMES, OUTPUT_NAMES, session
 from model_export.hard_cases import hard_case_accuracy
 from model_export.modeling import load_base_tokenizer
 from model_export.quantize import logits
-from sentiment_core.model import SentimentModel, sha256_file
+from sentiment_core.manifest import sha256_file
+from sentiment_core.manifest import write as write_manifest
+from sentiment_core.model import SentimentModel
 from sentiment_core.preprocess import (
     HEAD_TOKENS,
     MAX_LENGTH,
@@ -167,14 +169,10 @@ def write_artifact(manifest: dict, int8_path: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(int8_path, out / "model.onnx")
     load_base_tokenizer().save(str(out / "tokenizer.json"))
-    manifest["files"] = {
-        name: {"sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
-        for name in ("model.onnx", "tokenizer.json")
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    # Through the serving core, so the figure is the served model's; the manifest must exist first.
+    write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
+    # Through the serving core, so the figure is the served model's; it loads the manifest just written.
     manifest["evaluation"]["hard_cases"] = hard_case_accuracy(SentimentModel(out, threads=1))
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
     log.info("artifact written to %s; hard cases %s", out, manifest["evaluation"]["hard_cases"]["accuracy"])
 
 

@@ -60,7 +60,7 @@ def main() -> None:
     )
     parser.add_argument("--misses", action="store_true", help="also list the cases the model gets wrong")
     args = parser.parse_args()
-    model = SentimentModel(args.model_dir or settings.model_dir(), threads=1)
+    model = SentimentModel(args.model_dir or settings.current().model_dir, threads=1)
     result = hard_case_accuracy(model)
     if not args.misses:
         result.pop("misses")

@@ -28,7 +28,8 @@ from tqdm import tqdm
 from model_export import settings
 from model_export.data import load_reviews, train_validation_split
 from model_export.modeling import load_base_tokenizer
-from sentiment_core.model import logits_alone, session_options, sha256_file
+from sentiment_core.manifest import sha256_file
+from sentiment_core.model import logits_alone, session_options
 from sentiment_core.preprocess import Encoded, encode_batch
 
 log = logging.getLogger(__name__)

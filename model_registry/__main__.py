@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from model_registry import artifact
+from sentiment_core import manifest as artifact
 
 REPO_MODEL = Path(__file__).resolve().parents[1] / "layers" / "sentiment_model" / "model"
 

@@ -27,8 +27,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from model_registry import artifact
-from model_registry.artifact import MANIFEST, PROVENANCE, SEGMENT, Artifact
+from sentiment_core import manifest as artifact
+from sentiment_core.manifest import MANIFEST, PROVENANCE, SEGMENT, Artifact
 
 PREFIX = "models"
 APPROVED = "approved.json"

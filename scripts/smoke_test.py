@@ -4,8 +4,9 @@
         [--expect-sha256 <model.onnx sha256>] [--no-jobs]
 
 Checks: /health answers ok (waiting out a cold start) and serves the expected model; each predict
-event's body gets its known labels; the bad-request event gets 422; a job round-trips through the
-queue and the worker. Standard library only: it runs on any Python 3.11+, no project install needed.
+event's body is answered, one prediction per text; the known reviews (the PreTraffic hook's) get
+their labels; the bad-request event gets 422; a job round-trips through the queue and the worker.
+Standard library only: it runs on any Python 3.11+, no project install needed.
 Exit status 0 when every check passes, 1 otherwise.
 """
 
@@ -19,13 +20,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
-# The answers the model must give to the events/ predict bodies (the unit tests and the PreTraffic
-# hook hold the same reviews to the same labels).
-KNOWN_ANSWERS = {
-    "api_predict_one.json": ["positive"],
-    "api_predict_many.json": ["positive", "negative", "positive", "negative"],
-}
+REPO = Path(__file__).resolve().parents[1]
+EVENTS = REPO / "events"
+KNOWN_REVIEWS = REPO / "functions" / "pretraffic" / "known_reviews.json"  # the hook's, and the tests'
 BAD_REQUEST_EVENT = "api_predict_bad_request.json"
 
 
@@ -50,6 +47,12 @@ def request(url: str, method: str = "GET", body: str | None = None, timeout: flo
 
 def event_body(name: str) -> str:
     return json.loads((EVENTS / name).read_text())["body"]
+
+
+def known_reviews() -> tuple[list[str], list[str]]:
+    """The reviews every served model must answer right, and their labels."""
+    reviews = json.loads(KNOWN_REVIEWS.read_text())
+    return [r["text"] for r in reviews], [r["label"] for r in reviews]
 
 
 def check_health(api: str, expect_sha256: str | None, wait_s: float) -> str:
@@ -79,16 +82,18 @@ def check_predict(api: str) -> str:
     for event in sorted(p.name for p in EVENTS.glob("api_predict_*.json")):
         if event == BAD_REQUEST_EVENT:
             continue
-        if event not in KNOWN_ANSWERS:
-            raise CheckFailed(f"events/{event} has no known answer in this script: add it to KNOWN_ANSWERS")
-        status, body = request(f"{api}/predict", "POST", event_body(event))
-        if status != 200:
-            raise CheckFailed(f"events/{event}: status {status}: {body}")
-        labels = [p["label"] for p in body.get("predictions", [])]
-        if labels != KNOWN_ANSWERS[event]:
-            raise CheckFailed(f"events/{event}: labels {labels}, expected {KNOWN_ANSWERS[event]}")
-        answered += len(labels)
-    return f"{answered} known reviews answered correctly"
+        body = json.loads(event_body(event))
+        status, answer = request(f"{api}/predict", "POST", json.dumps(body))
+        sent = len(body.get("texts", [body.get("text")]))
+        if status != 200 or len(answer.get("predictions", [])) != sent:
+            raise CheckFailed(f"events/{event}: status {status}, expected {sent} predictions: {answer}")
+        answered += sent
+    texts, expected = known_reviews()
+    status, answer = request(f"{api}/predict", "POST", json.dumps({"texts": texts}))
+    labels = [p["label"] for p in answer.get("predictions", [])]
+    if status != 200 or labels != expected:
+        raise CheckFailed(f"known reviews: status {status}, labels {labels}, expected {expected}")
+    return f"{answered} event reviews answered, {len(texts)} known reviews answered correctly"
 
 
 def check_bad_request(api: str) -> str:
@@ -99,7 +104,7 @@ def check_bad_request(api: str) -> str:
 
 
 def check_job(api: str, wait_s: float) -> str:
-    texts = json.loads(event_body("api_predict_many.json"))["texts"]
+    texts, expected = known_reviews()
     status, body = request(f"{api}/jobs", "POST", json.dumps({"texts": texts}))
     if status != 202 or "job_id" not in body:
         raise CheckFailed(f"POST /jobs: status {status}: {body}")
@@ -114,8 +119,8 @@ def check_job(api: str, wait_s: float) -> str:
             raise CheckFailed(f"job {job_id} still {body.get('status')} after {wait_s:.0f} s")
         time.sleep(1)
     labels = [p["label"] for p in body["predictions"]]
-    if labels != KNOWN_ANSWERS["api_predict_many.json"]:
-        raise CheckFailed(f"job {job_id}: labels {labels}, expected {KNOWN_ANSWERS['api_predict_many.json']}")
+    if labels != expected:
+        raise CheckFailed(f"job {job_id}: labels {labels}, expected {expected}")
     return f"job {job_id} done with the known labels"
 
 

@@ -59,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_model(model_dir: Path | None, threads: int | None) -> SentimentModel:
+    config = settings.current()
     return SentimentModel(
-        model_dir or settings.model_dir(),
-        threads or settings.inference_threads(),
-        verify=settings.verify_model_checksums(),
+        model_dir or config.model_dir,
+        threads or config.inference_threads,
+        verify=config.verify_model_sha256,
     )
 
 

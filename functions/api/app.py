@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -16,21 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import body, jobs
 from functions.api.errors import documented_errors, error_response
-from sentiment_core.model import get_model
+from sentiment_core.adapters.startup import start
 from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.schemas import ErrorDetail, HealthResponse, PredictRequest, PredictResponse
-from sentiment_core.telemetry import log_model_ready, record_predictions, tag_invocation, trace_model_load
 
-logger = Logger(service="api")
-tracer = Tracer(service="api")
-metrics = Metrics(service="api")
+service = start("api")
+logger, metrics, model = service.logger, service.metrics, service.model
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=body.parse_json)
 app.include_router(jobs.router)
-
-model = get_model()  # at init: the first request pays nothing, a broken artifact fails the deployment hook
-metrics.set_default_dimensions(model_version=model.version)
-logger.append_keys(model_version=model.version)
-log_model_ready(logger, model)
 
 
 def _error(status: HTTPStatus, message: str, details: list[ErrorDetail] | None = None) -> Response:
@@ -84,7 +76,7 @@ def unexpected(_: Exception) -> Response:
     },
 )
 def predict(request: PredictRequest) -> PredictResponse:
-    predictions = record_predictions(metrics, model, request.all_texts())
+    predictions = service.scorer.predict(request.all_texts())
     return PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
 
 
@@ -115,10 +107,6 @@ def openapi() -> dict:
     return schema.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@service.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    trace_model_load(model)
-    tag_invocation(metrics, model)
     return app.resolve(body.for_router(event), context)

@@ -9,25 +9,22 @@ partial result presented as complete.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import PurePosixPath
 from urllib.parse import unquote_plus
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sentiment_core.adapters.startup import start
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
-from sentiment_core.model import get_model
-from sentiment_core.telemetry import log_model_ready, tag_invocation, trace_model_load
+from sentiment_core.responses import model_fields
 
-logger = Logger(service="batch")
-tracer = Tracer(service="batch")
-metrics = Metrics(service="batch")
+service = start("batch")
+logger, tracer, metrics, model = service.logger, service.tracer, service.metrics, service.model
 s3 = boto3.client("s3")
 
 INCOMING, SCORED = "incoming/", "scored/"
@@ -35,11 +32,6 @@ TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text co
 PROGRESS_EVERY_ROWS = 5_000
 # Stop this long before the timeout: enough to upload the error report instead of being killed mid-file.
 TIME_RESERVE_MS = 60_000
-
-model = get_model()
-metrics.set_default_dimensions(model_version=model.version)
-logger.append_keys(model_version=model.version)
-log_model_ready(logger, model)
 
 
 def output_keys(key: str) -> dict[str, str]:
@@ -82,15 +74,9 @@ def score_object(bucket: str, key: str, context: LambdaContext) -> Summary | Non
     outputs = output_keys(key)
     obj = s3.get_object(Bucket=bucket, Key=key)
     requested_column = obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
-    with tempfile.TemporaryFile(dir=os.environ.get("TMPDIR", "/tmp")) as scored:
+    with tempfile.TemporaryFile() as scored:  # in $TMPDIR, else /tmp: Lambda's writable disk
         try:
-            summary = score_csv(
-                obj["Body"],
-                scored,
-                model,
-                requested_column,
-                progress=Progress(context),
-            )
+            summary = score_csv(obj["Body"], scored, service.scorer, requested_column, Progress(context))
         except NotScorable as problem:
             logger.warning("file not scored", extra={"reason": str(problem)})
             metrics.add_metric(name="BatchFilesRejected", unit=MetricUnit.Count, value=1)
@@ -100,7 +86,7 @@ def score_object(bucket: str, key: str, context: LambdaContext) -> Summary | Non
                 {
                     "source": key,
                     "error": str(problem),
-                    "model": {"name": model.name, "version": model.version},
+                    "model": model_fields(model),
                 },
             )
             s3.delete_objects(
@@ -130,19 +116,11 @@ def _record_metrics(summary: Summary) -> None:
             unit=MetricUnit.Percent,
             value=100 * summary.rows_with_errors / summary.rows,
         )
-    if summary.scored:  # per-file drift signals
-        metrics.add_metric(
-            name="PositiveShare", unit=MetricUnit.Percent, value=100 * summary.positives / summary.scored
-        )
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@service.handler()
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
-    trace_model_load(model)
-    tag_invocation(metrics, model)
     results = []
     for record in event.records:
         # S3 URL-encodes keys in events (spaces as '+'); moto encodes the '/' too. unquote_plus undoes both.

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 
 import boto3
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
+# The reviews every served model must answer right; beside the code, as the hook ships without the layer.
+# The smoke test and the model tests hold the service to the same file.
 KNOWN_REVIEWS = [
-    ("One of the best films I have ever seen. Superb acting and a story that moved me to tears.", "positive"),
-    ("A dull, lifeless mess. The plot makes no sense and the acting is wooden. Avoid it.", "negative"),
-    ("I loved every minute of it: a true classic I will happily watch again.", "positive"),
-    ("Terrible script, terrible direction, a complete waste of two hours.", "negative"),
+    (review["text"], review["label"])
+    for review in json.loads((Path(__file__).parent / "known_reviews.json").read_text())
 ]
 
 lambda_client = boto3.client("lambda")

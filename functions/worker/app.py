@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -17,38 +15,31 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sentiment_core.jobs import JobStore
-from sentiment_core.model import get_model
-from sentiment_core.responses import model_info, prediction_out
-from sentiment_core.telemetry import log_model_ready, record_predictions, tag_invocation, trace_model_load
+from sentiment_core.adapters.jobs import JobStore
+from sentiment_core.adapters.startup import start
+from sentiment_core.responses import model_fields, prediction_fields
 
-logger = Logger(service="worker")
-tracer = Tracer(service="worker")
-metrics = Metrics(service="worker")
+service = start("worker")
+logger, tracer, metrics, model = service.logger, service.tracer, service.metrics, service.model
+MAX_RECEIVE_COUNT = service.settings.max_receive_count
 processor = BatchProcessor(event_type=EventType.SQS)
-
-# Must equal the queue's redrive maxReceiveCount: the last attempt records why the job failed.
-MAX_RECEIVE_COUNT = int(os.environ.get("MAX_RECEIVE_COUNT", "3"))
-
-model = get_model()
-store = JobStore.from_environment()
+store = JobStore.from_settings(service.settings)
 idempotency = IdempotencyConfig(expires_after_seconds=24 * 3600)
-persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
-metrics.set_default_dimensions(model_version=model.version)
-logger.append_keys(model_version=model.version)
-log_model_ready(logger, model)
+persistence = DynamoDBPersistenceLayer(
+    table_name=service.settings.idempotency_table, boto3_client=store.dynamodb
+)
 
 
 @idempotent_function(data_keyword_argument="job_id", config=idempotency, persistence_store=persistence)
 def score_job(job_id: str) -> dict:
     """Score a job once: a redelivered message returns the stored outcome instead of scoring again."""
     texts = store.load_texts(job_id)
-    predictions = record_predictions(metrics, model, texts)
+    predictions = service.scorer.predict(texts)
     store.complete(
         job_id,
         {
-            "model": model_info(model).model_dump(),
-            "predictions": [prediction_out(p).model_dump() for p in predictions],
+            "model": model_fields(model),
+            "predictions": [prediction_fields(p) for p in predictions],
         },
     )
     return {"job_id": job_id, "texts": len(texts)}
@@ -77,12 +68,8 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@service.handler()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    trace_model_load(model)
-    tag_invocation(metrics, model)
     idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from sentiment_core.jobs import JobStore
+from sentiment_core.adapters.jobs import JobStore
 from tests.infra.cfn import ALL_PATHS, BOOTSTRAP, REPO, ROOT, as_list, load, of_type, statements
 
 RAW = ROOT

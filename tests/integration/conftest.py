@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port, spawn_local_run
 
 
 @dataclass
@@ -36,19 +26,6 @@ def _drain(stream, lines: list[str]) -> None:
     # Read the run's output as it comes: a full pipe would block the server mid-request.
     for line in stream:
         lines.append(line)
-
-
-def spawn_local_run(port: int, aws_port: int, **env: str) -> subprocess.Popen:
-    """`python -m local_run` (what `make run` starts) on these ports; its output piped as text."""
-    ports = {"PORT": str(port), "LOCAL_AWS_PORT": str(aws_port)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "local_run"],
-        cwd=REPO,
-        env={**os.environ, **ports, "PYTHONUNBUFFERED": "1", **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 @pytest.fixture(scope="session")

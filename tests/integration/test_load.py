@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import REPO
+from tests.helpers import REPO
 
 LOCUSTFILE = REPO / "tests" / "load" / "locustfile.py"
 USERS, SECONDS = 10, 20

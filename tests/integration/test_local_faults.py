@@ -11,7 +11,7 @@ import time
 import requests
 
 from sentiment_core import settings
-from tests.integration.conftest import free_port, spawn_local_run
+from tests.helpers import free_port, spawn_local_run
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's request quota, which the local run applies too
 
@@ -65,7 +65,7 @@ def test_a_stalled_client_does_not_hold_up_the_others(local_run):
 
 def test_a_corrupt_model_stops_the_run_at_init_and_health_never_answers(tmp_path):
     artifact = tmp_path / "model"
-    shutil.copytree(settings.model_dir(), artifact)
+    shutil.copytree(settings.current().model_dir, artifact)
     with open(artifact / "model.onnx", "r+b") as f:
         f.seek(8192)
         f.write(b"\x00\xff\x00\xff")
@@ -83,4 +83,5 @@ def test_a_corrupt_model_stops_the_run_at_init_and_health_never_answers(tmp_path
     output = process.communicate(timeout=30)[0]
     assert process.returncode not in (0, None)
     assert answered == []  # nothing ever said healthy
-    assert "model failed to load: sha256 of model.onnx does not match the manifest" in output
+    assert "model failed to load: model artifact unusable" in output
+    assert "model.onnx does not match its sha256 in the manifest" in output

@@ -22,7 +22,7 @@ def test_cases_are_labelled_and_cover_every_category():
 
 
 def test_accuracy_figures_agree_with_the_served_predictions():
-    model = SentimentModel(serving.model_dir(), threads=1)
+    model = SentimentModel(serving.current().model_dir, threads=1)
     result = hard_case_accuracy(model)
     cases = load_cases()
     predicted = [p.label for p in model.predict([c["text"] for c in cases])]
@@ -33,7 +33,7 @@ def test_accuracy_figures_agree_with_the_served_predictions():
 
 
 def test_the_written_artifact_carries_the_hard_case_figure(tmp_path, monkeypatch):
-    served = serving.model_dir()
+    served = serving.current().model_dir
     monkeypatch.setattr(settings, "ARTIFACT_DIR", tmp_path / "artifact")
     manifest = {
         "name": settings.MODEL_NAME,

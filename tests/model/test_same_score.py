@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from model_export.hard_cases import load_cases
 from sentiment_cli import cli
 from sentiment_core import csv_scoring, settings
 from sentiment_core.model import Prediction, SentimentModel
-from tests.unit.conftest import context, receive, run_worker
+from tests.helpers import api_request, receive, run_worker
 
 TOLERANCE = 1e-6
 
@@ -31,12 +30,11 @@ def _texts() -> list[str]:
 
 
 TEXTS = _texts()
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 @pytest.fixture(scope="module")
 def reference() -> list[Prediction]:
-    model = SentimentModel(settings.model_dir(), threads=1)
+    model = SentimentModel(settings.current().model_dir, threads=1)
     return [model.predict([t])[0] for t in TEXTS]
 
 
@@ -46,48 +44,37 @@ def assert_same(reference: list[Prediction], positive: list[float]) -> None:
     assert worst <= TOLERANCE, f"a text's positive probability moved by {worst:.2e} on this path"
 
 
-def http(api, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    """An HTTP API event through the API function's handler, as API Gateway delivers it."""
-    event = json.loads((EVENTS / "api_predict_many.json").read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
-    event["body"] = json.dumps(body) if body is not None else None
-    response = api.lambda_handler(event, context("api"))
-    return response["statusCode"], json.loads(response["body"])
-
-
 def test_the_texts_cover_short_and_truncated_reviews(reference):
-    model = SentimentModel(settings.model_dir(), threads=1)
+    model = SentimentModel(settings.current().model_dir, threads=1)
     tokens = [p.tokens for p in model.predict(TEXTS)]
     assert len(TEXTS) == 64 and min(tokens) < 8 and max(tokens) > 254
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_core_64_at_once_on_1_and_2_threads(reference, threads):
-    model = SentimentModel(settings.model_dir(), threads=threads)
+    model = SentimentModel(settings.current().model_dir, threads=threads)
     assert_same(reference, [p.probabilities["positive"] for p in model.predict(TEXTS)])
 
 
 def test_api_one_and_64(api, reference):
-    status, body = http(api, "POST", "/predict", {"texts": TEXTS})
+    status, body = api_request(api, "POST", "/predict", {"texts": TEXTS})
     assert status == 200
     assert_same(reference, [p["probabilities"]["positive"] for p in body["predictions"]])
     alone = []
     for text in TEXTS:
-        status, body = http(api, "POST", "/predict", {"text": text})
+        status, body = api_request(api, "POST", "/predict", {"text": text})
         assert status == 200
         alone.append(body["predictions"][0]["probabilities"]["positive"])
     assert_same(reference, alone)
 
 
 def test_job(api, worker, aws, reference):
-    status, body = http(api, "POST", "/jobs", {"texts": TEXTS})
+    status, body = api_request(api, "POST", "/jobs", {"texts": TEXTS})
     assert status == 202
     job_id = body["job_id"]
     messages = [m for m in receive(aws.jobs_queue_url) if json.loads(m["Body"])["job_id"] == job_id]
     assert run_worker(worker, aws.jobs_queue_url, messages) == set()
-    status, body = http(api, "GET", f"/jobs/{job_id}")
+    status, body = api_request(api, "GET", f"/jobs/{job_id}")
     assert status == 200 and body["status"] == "done"
     assert_same(reference, [p["probabilities"]["positive"] for p in body["predictions"]])
 
@@ -104,7 +91,7 @@ def _csv_bytes() -> bytes:
 def test_csv_at_two_chunk_sizes(reference, monkeypatch, chunk_rows):
     monkeypatch.setattr(csv_scoring, "CHUNK_ROWS", chunk_rows)
     sink = io.BytesIO()
-    model = SentimentModel(settings.model_dir(), threads=2)
+    model = SentimentModel(settings.current().model_dir, threads=2)
     summary = csv_scoring.score_csv(io.BytesIO(_csv_bytes()), sink, model)
     assert summary.rows == len(TEXTS) and summary.rows_with_errors == 0
     rows = list(csv.DictReader(io.StringIO(sink.getvalue().decode())))

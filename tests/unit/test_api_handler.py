@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from local_run.lambda_context import LocalLambdaContext
-
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+from tests.helpers import api_request, known_reviews, load_event
 
 
 def invoke(api, event: dict) -> tuple[int, dict]:
@@ -21,16 +19,16 @@ def invoke(api, event: dict) -> tuple[int, dict]:
 
 
 def event_with_body(body: str | bytes, content_type: str = "application/json") -> dict:
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
+    event = load_event("api_predict_one.json")
     event["headers"]["content-type"] = content_type
     event["body"] = body
     return event
 
 
 def test_predict_one(api):
-    status, body = invoke(api, json.loads((EVENTS / "api_predict_one.json").read_text()))
+    status, body = invoke(api, load_event("api_predict_one.json"))
     assert status == 200
-    assert body["model"]["name"] == "imdb-minilm-sentiment" and body["model"]["version"]
+    assert body["model"] == {"name": api.model.name, "version": api.model.version}
     (prediction,) = body["predictions"]
     assert prediction["label"] == "positive"
     assert prediction["score"] == prediction["probabilities"]["positive"] > 0.5
@@ -38,19 +36,21 @@ def test_predict_one(api):
 
 
 def test_predict_many_in_input_order(api):
-    status, body = invoke(api, json.loads((EVENTS / "api_predict_many.json").read_text()))
-    assert status == 200
-    assert [p["label"] for p in body["predictions"]] == ["positive", "negative", "positive", "negative"]
+    status, body = invoke(api, load_event("api_predict_many.json"))
+    assert status == 200 and len(body["predictions"]) == 3
+    texts, labels = known_reviews()
+    status, body = api_request(api, "POST", "/predict", {"texts": texts})
+    assert status == 200 and [p["label"] for p in body["predictions"]] == labels
 
 
 def test_health(api):
-    status, body = invoke(api, json.loads((EVENTS / "api_health.json").read_text()))
+    status, body = invoke(api, load_event("api_health.json"))
     assert status == 200
     assert body["status"] == "ok" and len(body["sha256"]) == 64 and body["model"]["version"]
 
 
 def test_bad_request_event(api):
-    status, body = invoke(api, json.loads((EVENTS / "api_predict_bad_request.json").read_text()))
+    status, body = invoke(api, load_event("api_predict_bad_request.json"))
     assert status == 422
     assert body["error"] == "invalid request"
     assert body["details"][0]["field"] == "body.texts"
@@ -94,7 +94,7 @@ def test_wrong_content_type(api):
 
 
 def test_unknown_route(api):
-    event = json.loads((EVENTS / "api_health.json").read_text())
+    event = load_event("api_health.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/nope"
     status, body = invoke(api, event)
     assert status == 404 and "/nope" in body["error"]
@@ -107,7 +107,7 @@ def test_unexpected_error_is_a_generic_500(api, monkeypatch):
     monkeypatch.setattr(api.model, "predict", boom)
     log = io.StringIO()
     monkeypatch.setattr(api.logger.registered_handler, "stream", log)
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
+    event = load_event("api_predict_one.json")
     status, body = invoke(api, copy.deepcopy(event))
     assert status == 500
     assert body["error"] == "internal error" and body["request_id"]
@@ -118,7 +118,7 @@ def test_unexpected_error_is_a_generic_500(api, monkeypatch):
 
 
 def test_openapi_document_describes_predict(api):
-    event = json.loads((EVENTS / "api_health.json").read_text())
+    event = load_event("api_health.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/openapi.json"
     status, body = invoke(api, event)
     assert status == 200

@@ -16,7 +16,6 @@ import json
 import math
 import time
 import zipfile
-from pathlib import Path
 
 import boto3
 import pytest
@@ -24,9 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_run.lambda_context import LocalLambdaContext
-from tests.unit.conftest import context, s3_events
+from tests.helpers import context, load_event, s3_events
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 API_TIMEOUT_S = 15  # template.yaml ApiTimeout default: past it Lambda would cut the request off
 GOOD = "A wonderful film and I loved every minute."
 BAD = "Dreadful and boring. Badly acted and far too long."
@@ -36,7 +34,7 @@ def request(
     api, body: str | bytes | None, content_type: str = "application/json", path: str = "/predict"
 ) -> tuple[int, dict]:
     """POST the body as API Gateway delivers it (bytes are base64-encoded, as for a binary body)."""
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
+    event = load_event("api_predict_one.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["headers"]["content-type"] = content_type
     if isinstance(body, bytes):
@@ -112,7 +110,7 @@ def test_malformed_bodies_get_the_documented_4xx(api, path, body, content_type, 
 
 
 def test_a_body_that_is_not_base64_is_invalid_json(api):
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
+    event = load_event("api_predict_one.json")
     event["body"], event["isBase64Encoded"] = "%%% not base64 %%%", True
     response = api.lambda_handler(event, LocalLambdaContext(function_name="api"))
     assert response["statusCode"] == 400

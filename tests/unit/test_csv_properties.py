@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sentiment_core.csv_scoring import NotScorable, score_csv
-from sentiment_core.model import get_model
+from tests.fakes import FakeModel
 
 cells = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
@@ -32,7 +32,7 @@ def test_any_table_comes_back_row_for_row(rows, delimiter, bom, newline):
     writer.writerows(rows)
     data = ("\ufeff" if bom else "") + buffer.getvalue()
     out = io.BytesIO()
-    summary = score_csv(io.BytesIO(data.encode()), out, get_model())
+    summary = score_csv(io.BytesIO(data.encode()), out, FakeModel())
     parsed = list(
         csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"), newline=""), delimiter=delimiter)
     )
@@ -51,7 +51,7 @@ def test_any_table_comes_back_row_for_row(rows, delimiter, bom, newline):
 def test_any_bytes_give_a_scored_file_or_a_clear_error(data):
     out = io.BytesIO()
     try:
-        summary = score_csv(io.BytesIO(data), out, get_model())
+        summary = score_csv(io.BytesIO(data), out, FakeModel())
     except NotScorable as problem:
         assert str(problem)
         return

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from sentiment_core.csv_scoring import NotScorable, score_csv
-from sentiment_core.model import get_model
+from tests.fakes import FakeModel
 
 GOOD = "A wonderful film, I loved every minute."
 BAD = "Dreadful. Boring and far too long."
@@ -17,7 +17,7 @@ BAD = "Dreadful. Boring and far too long."
 
 def score(data: bytes, text_column: str | None = None):
     out = io.BytesIO()
-    summary = score_csv(io.BytesIO(data), out, get_model(), text_column)
+    summary = score_csv(io.BytesIO(data), out, FakeModel(), text_column)
     return summary, out.getvalue()
 
 

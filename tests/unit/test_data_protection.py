@@ -14,10 +14,9 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.unit.conftest import context, drain, receive, run_worker, s3_events
+from tests.helpers import context, drain, load_event, receive, run_worker, s3_events
 
 REPO = Path(__file__).resolve().parents[2]
-EVENTS = REPO / "events"
 TEMPLATE = cfn_yaml.load(str(REPO / "template.yaml"))
 RESOURCES = TEMPLATE["Resources"]
 
@@ -151,7 +150,7 @@ def everything_logged(caplog, *modules) -> Iterator[io.StringIO]:
 
 
 def invoke_api(api, method: str, path: str, body: str | None) -> tuple[int, str]:
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
+    event = load_event("api_predict_one.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["requestContext"]["http"]["method"] = method
     event["body"] = body

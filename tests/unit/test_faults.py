@@ -11,10 +11,6 @@ import contextlib
 import csv
 import io
 import json
-import math
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,13 +18,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local_run.lambda_context import LocalLambdaContext
-from sentiment_core import settings
-from sentiment_core.model import ModelLoadError, Prediction, SentimentModel
-from tests.unit.conftest import context, drain, receive, run_worker, s3_events
+from tests.helpers import api_request, context, drain, receive, run_worker, s3_events
 
 REPO = Path(__file__).resolve().parents[2]
-EVENTS = REPO / "events"
 GOOD = "A wonderful film and I loved every minute."
 BAD = "Dreadful and boring. Badly acted and far too long."
 
@@ -146,17 +138,8 @@ def test_reading_the_incoming_file_fails_then_the_retry_scores_it(batch, aws, s3
 # ---------------------------------------------------------------- jobs: processing raises
 
 
-def http(api, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["body"] = json.dumps(body) if body is not None else None
-    response = api.lambda_handler(event, context("api"))
-    return response["statusCode"], json.loads(response["body"])
-
-
 def submit(api, texts: list[str]) -> str:
-    status, body = http(api, "POST", "/jobs", {"texts": texts})
+    status, body = api_request(api, "POST", "/jobs", {"texts": texts})
     assert status == 202
     return body["job_id"]
 
@@ -182,28 +165,32 @@ def test_job_whose_request_cannot_be_read_retries_then_dead_letters_and_batch_ma
         with failing(s3_client, "GetObject", times=99, when=lambda p: p["Key"] == doomed_key):
             failed = run_worker(worker, aws.jobs_queue_url, messages)  # one SQS event, 3 then 1 records
         assert [json.loads(m["Body"])["job_id"] for m in messages if m["MessageId"] in failed] == [doomed]
-        assert http(api, "GET", f"/jobs/{doomed}")[1]["status"] == ("failed" if attempt == 3 else "queued")
-    _, body = http(api, "GET", f"/jobs/{doomed}")
+        assert api_request(api, "GET", f"/jobs/{doomed}")[1]["status"] == (
+            "failed" if attempt == 3 else "queued"
+        )
+    _, body = api_request(api, "GET", f"/jobs/{doomed}")
     assert body["reason"] == "scoring failed after 3 attempts (ClientError)"
     assert "injected" not in body["reason"] and "jobs/" not in body["reason"]  # no internals echoed
     assert receive(aws.jobs_queue_url) == []
     (dead,) = receive(aws.jobs_dlq_url)
     assert json.loads(dead["Body"])["job_id"] == doomed
     for job_id, label in ((first, "positive"), (last, "negative")):
-        status, body = http(api, "GET", f"/jobs/{job_id}")
+        status, body = api_request(api, "GET", f"/jobs/{job_id}")
         assert status == 200 and body["status"] == "done" and body["predictions"][0]["label"] == label
 
 
 def test_status_update_fails_once_then_the_redelivery_completes_the_job(api, worker, queues):
     aws = queues
     job_id = submit(api, [GOOD, BAD])
-    table_client = worker.store._table.meta.client
+    table_client = worker.store.dynamodb
     with failing(table_client, "UpdateItem") as failed:
         assert len(run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url))) == 1
     assert len(failed) == 1
-    assert http(api, "GET", f"/jobs/{job_id}")[1]["status"] == "queued"  # not failed: it will be retried
+    assert (
+        api_request(api, "GET", f"/jobs/{job_id}")[1]["status"] == "queued"
+    )  # not failed: it will be retried
     assert run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url)) == set()
-    _, body = http(api, "GET", f"/jobs/{job_id}")
+    _, body = api_request(api, "GET", f"/jobs/{job_id}")
     assert body["status"] == "done" and [p["label"] for p in body["predictions"]] == ["positive", "negative"]
     assert receive(aws.jobs_dlq_url) == []
 
@@ -211,99 +198,11 @@ def test_status_update_fails_once_then_the_redelivery_completes_the_job(api, wor
 def test_queue_send_fails_then_the_job_is_marked_failed_not_left_queued(api, queues):
     from functions.api import jobs
 
-    table = jobs.store()._table
+    table = boto3.resource("dynamodb").Table(jobs.store().table_name)
     before = {i["job_id"] for i in table.scan()["Items"]}
     with failing(jobs.store()._sqs, "SendMessage"):
-        status, body = http(api, "POST", "/jobs", {"texts": [GOOD]})
+        status, body = api_request(api, "POST", "/jobs", {"texts": [GOOD]})
     assert status == 500 and body["error"] == "internal error" and "injected" not in json.dumps(body)
     assert receive(queues.jobs_queue_url) == []
     (new,) = [i for i in table.scan()["Items"] if i["job_id"] not in before]
     assert (new["status"], new["reason"]) == ("failed", "the job could not be queued; submit it again")
-
-
-# ---------------------------------------------------------------- the model artifact
-
-
-def copy_artifact(target: Path) -> Path:
-    for name in ("manifest.json", "tokenizer.json", "model.onnx"):
-        (target / name).write_bytes((settings.model_dir() / name).read_bytes())
-    return target
-
-
-IMPORT_EACH = """
-import importlib, sys
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-    except Exception as error:
-        print(f"{name}: init failed: {type(error).__name__}", flush=True)
-    else:
-        print(f"{name}: serving", flush=True)
-"""
-HANDLERS = ["functions.api.app", "functions.worker.app", "functions.batch.app"]
-
-
-def init_functions(model_dir: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "MODEL_DIR": str(model_dir),
-        "IDEMPOTENCY_TABLE": "t",
-        "JOBS_TABLE": "t",
-        "DATA_BUCKET": "b",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", IMPORT_EACH, *HANDLERS],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-@pytest.mark.parametrize("damage", ["corrupt", "missing"])
-def test_every_function_fails_at_init_with_one_clear_log_line(tmp_path, damage):
-    artifact = copy_artifact(tmp_path)
-    if damage == "corrupt":
-        with open(artifact / "model.onnx", "r+b") as f:
-            f.seek(4096)
-            f.write(b"\xde\xad\xbe\xef")
-        reason = "sha256 of model.onnx does not match the manifest: corrupt or replaced"
-    else:
-        (artifact / "model.onnx").unlink()
-        reason = "model file missing: model.onnx"
-    result = init_functions(artifact)
-    assert result.stdout.splitlines() == [f"{name}: init failed: ModelLoadError" for name in HANDLERS]
-    assert result.stderr.count(f"model failed to load: {reason}") == len(HANDLERS), result.stderr
-    assert "model ready" not in result.stdout + result.stderr  # the health line is never reached
-
-
-def test_an_unreadable_model_fails_clearly_even_without_checksums(tmp_path):
-    artifact = copy_artifact(tmp_path)
-    (artifact / "model.onnx").write_bytes(b"not an onnx graph")
-    with pytest.raises(ModelLoadError, match=r"model\.onnx could not be loaded"):
-        SentimentModel(artifact, threads=1, verify=False)
-    (artifact / "manifest.json").write_text("{not json")
-    with pytest.raises(ModelLoadError, match="manifest is unreadable"):
-        SentimentModel(artifact, threads=1)
-
-
-def health(api) -> tuple[int, dict]:
-    event = json.loads((EVENTS / "api_health.json").read_text())
-    response = api.lambda_handler(event, LocalLambdaContext(function_name="api"))
-    return response["statusCode"], json.loads(response["body"])
-
-
-def test_health_is_503_when_the_loaded_model_cannot_predict(api, monkeypatch):
-    assert health(api)[0] == 200
-
-    def broken(_texts: list[str]) -> list[Prediction]:
-        raise RuntimeError("onnxruntime session lost")
-
-    monkeypatch.setattr(api.model, "predict", broken)
-    status, body = health(api)
-    assert status == 503 and body["error"] == "model not serving" and "status" not in body
-
-    nan = Prediction("positive", math.nan, {"negative": math.nan, "positive": math.nan}, False, 3)
-    monkeypatch.setattr(api.model, "predict", lambda texts: [nan] * len(texts))
-    assert health(api)[0] == 503

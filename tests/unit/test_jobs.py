@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.unit.conftest import context, drain, receive, run_worker
+from tests.helpers import api_request, context, drain, load_event, receive, run_worker, submit
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 TEXTS = ["A wonderful, moving film. I loved it.", "Boring and badly acted. A waste of time.", "Great fun!"]
-
-
-def http(api, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    event = json.loads((EVENTS / "api_predict_one.json").read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
-    event["body"] = json.dumps(body) if body is not None else None
-    response = api.lambda_handler(event, context("api"))
-    return response["statusCode"], json.loads(response["body"])
 
 
 @pytest.fixture(autouse=True)
@@ -30,27 +18,21 @@ def empty_queues(aws):
     drain(aws.jobs_dlq_url)
 
 
-def submit(api, texts: list[str]) -> str:
-    status, body = http(api, "POST", "/jobs", {"texts": texts})
-    assert status == 202 and body["status"] == "queued"
-    return body["job_id"]
-
-
 def test_job_goes_from_queued_to_done(api, worker, aws):
     job_id = submit(api, TEXTS)
-    assert http(api, "GET", f"/jobs/{job_id}") == (200, {"job_id": job_id, "status": "queued"})
+    assert api_request(api, "GET", f"/jobs/{job_id}") == (200, {"job_id": job_id, "status": "queued"})
     messages = receive(aws.jobs_queue_url)
     assert [json.loads(m["Body"])["job_id"] for m in messages] == [job_id]
     assert run_worker(worker, aws.jobs_queue_url, messages) == set()
-    status, body = http(api, "GET", f"/jobs/{job_id}")
+    status, body = api_request(api, "GET", f"/jobs/{job_id}")
     assert status == 200 and body["status"] == "done"
     assert [p["label"] for p in body["predictions"]] == ["positive", "negative", "positive"]
-    assert body["model"]["name"] == "imdb-minilm-sentiment"
+    assert body["model"]["name"] == api.model.name
 
 
 def test_unknown_job_is_404(api):
     for job_id in ("00000000-0000-4000-8000-000000000000", "not-a-uuid"):
-        status, body = http(api, "GET", f"/jobs/{job_id}")
+        status, body = api_request(api, "GET", f"/jobs/{job_id}")
         assert status == 404 and job_id in body["error"]
 
 
@@ -63,14 +45,14 @@ def test_unknown_job_is_404(api):
     ],
 )
 def test_job_requests_follow_the_predict_rules(api, payload, problem):
-    status, body = http(api, "POST", "/jobs", payload)
+    status, body = api_request(api, "POST", "/jobs", payload)
     assert status == 422 and any(problem in d["problem"] for d in body["details"])
 
 
 def test_a_job_of_1000_texts_is_accepted(api, worker, aws):
     job_id = submit(api, ["Loved it."] * 1000)
     run_worker(worker, aws.jobs_queue_url, receive(aws.jobs_queue_url))
-    _, body = http(api, "GET", f"/jobs/{job_id}")
+    _, body = api_request(api, "GET", f"/jobs/{job_id}")
     assert body["status"] == "done" and len(body["predictions"]) == 1000
 
 
@@ -85,7 +67,7 @@ def test_poison_message_goes_to_dlq_and_batch_mates_succeed(api, worker, aws):
     assert receive(aws.jobs_queue_url) == []
     (dead,) = receive(aws.jobs_dlq_url)
     assert dead["Body"] == "{not json"
-    assert http(api, "GET", f"/jobs/{good}")[1]["status"] == "done"
+    assert api_request(api, "GET", f"/jobs/{good}")[1]["status"] == "done"
 
 
 def test_failing_job_retries_then_is_marked_failed(api, worker, aws, monkeypatch):
@@ -105,12 +87,12 @@ def test_failing_job_retries_then_is_marked_failed(api, worker, aws, monkeypatch
         failed = run_worker(worker, aws.jobs_queue_url, messages)
         assert len(failed) == 1
         expected = "failed" if attempt == 3 else "queued"
-        assert http(api, "GET", f"/jobs/{bad}")[1]["status"] == expected
-    _, body = http(api, "GET", f"/jobs/{bad}")
+        assert api_request(api, "GET", f"/jobs/{bad}")[1]["status"] == expected
+    _, body = api_request(api, "GET", f"/jobs/{bad}")
     assert body["reason"] == "scoring failed after 3 attempts (RuntimeError)"
     assert receive(aws.jobs_queue_url) == []  # a 4th receive finds it moved to the DLQ
     assert json.loads(receive(aws.jobs_dlq_url)[0]["Body"])["job_id"] == bad
-    assert http(api, "GET", f"/jobs/{good}")[1]["status"] == "done"
+    assert api_request(api, "GET", f"/jobs/{good}")[1]["status"] == "done"
 
 
 def test_redelivery_does_not_score_or_write_twice(api, worker, aws, monkeypatch):
@@ -132,16 +114,18 @@ def test_redelivery_does_not_score_or_write_twice(api, worker, aws, monkeypatch)
     run_worker(worker, aws.jobs_queue_url, [message])
     run_worker(worker, aws.jobs_queue_url, [message])  # SQS at-least-once: the same message again
     assert calls == {"predict": 1, "complete": 1}
-    assert http(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"
+    assert api_request(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"
 
 
 def test_worker_answers_the_event_file(api, worker):
-    event = json.loads((EVENTS / "worker_job.json").read_text())
+    event = load_event("worker_job.json")
     job_id = json.loads(event["Records"][0]["body"])["job_id"]
     store = worker.store
     store._s3.put_object(
         Bucket=store.bucket, Key=store.request_key(job_id), Body=json.dumps({"texts": TEXTS})
     )
-    store._table.put_item(Item={"job_id": job_id, "status": "queued", "texts": 3, "created_at": 0})
+    boto3.resource("dynamodb").Table(store.table_name).put_item(
+        Item={"job_id": job_id, "status": "queued", "texts": 3, "created_at": 0}
+    )
     assert worker.lambda_handler(event, context("worker")) == {"batchItemFailures": []}
-    assert http(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"
+    assert api_request(api, "GET", f"/jobs/{job_id}")[1]["status"] == "done"

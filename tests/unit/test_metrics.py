@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import boto3
 
-from tests.unit.conftest import context, receive, run_worker, s3_events
-
-EVENTS = Path(__file__).resolve().parents[2] / "events"
-
-
-def emf_lines(captured: str) -> list[dict]:
-    return [line for line in map(json.loads, filter(str.strip, captured.splitlines())) if "_aws" in line]
+from tests.helpers import (
+    api_request,
+    context,
+    emf_lines,
+    known_reviews,
+    load_event,
+    receive,
+    run_worker,
+    s3_events,
+    submit,
+)
 
 
 def metrics_of(blobs: list[dict]) -> dict[str, tuple[str, list[str], list[float]]]:
@@ -42,9 +43,10 @@ def assert_dimensions(blobs: list[dict], service: str, model_version: str) -> No
 
 
 def test_predict_emits_latency_volume_confidence_and_drift(api, capsys):
+    texts, _ = known_reviews()  # two positive, two negative
     capsys.readouterr()
-    response = api.lambda_handler(json.loads((EVENTS / "api_predict_many.json").read_text()), context("api"))
-    assert response["statusCode"] == 200
+    status, _ = api_request(api, "POST", "/predict", {"texts": texts})
+    assert status == 200
     blobs = emf_lines(capsys.readouterr().out)
     assert_dimensions(blobs, "api", api.model.version)
     metrics = metrics_of(blobs)
@@ -56,7 +58,6 @@ def test_predict_emits_latency_volume_confidence_and_drift(api, capsys):
     unit, _, (latency,) = metrics["InferenceLatency"]
     assert unit == "Milliseconds" and 0 < latency < 10_000
     unit, _, (tokens,) = metrics["TokensProcessed"]
-    texts = json.loads(json.loads((EVENTS / "api_predict_many.json").read_text())["body"])["texts"]
     assert unit == "Count" and tokens == sum(p.tokens for p in api.model.predict(texts))
     unit, _, (confidence,) = metrics["MeanConfidence"]
     assert unit == "Percent" and 50 <= confidence <= 100
@@ -65,14 +66,13 @@ def test_predict_emits_latency_volume_confidence_and_drift(api, capsys):
 
 def test_validation_failure_is_counted(api, capsys):
     capsys.readouterr()
-    api.lambda_handler(json.loads((EVENTS / "api_predict_bad_request.json").read_text()), context("api"))
+    api.lambda_handler(load_event("api_predict_bad_request.json"), context("api"))
     metrics = metrics_of(emf_lines(capsys.readouterr().out))
     assert metrics["ValidationFailures"] == ("Count", ["model_version", "service"], [1.0])
     assert "InferenceLatency" not in metrics
 
 
 def test_job_emits_completion_and_queue_to_done_latency(api, worker, aws, capsys):
-    from tests.unit.test_jobs import submit
 
     submit(api, ["Loved it.", "Hated it."])
     messages = receive(aws.jobs_queue_url)
@@ -103,4 +103,8 @@ def test_batch_file_emits_rows_errors_and_seconds(batch, aws, capsys):
     assert metrics["BatchRowErrorRate"] == ("Percent", dims, [25.0])
     unit, _, (seconds,) = metrics["BatchFileSeconds"]
     assert unit == "Seconds" and 0 < seconds < 60
-    assert metrics["PositiveShare"][0] == "Percent"
+    # The batch path reports the inference signals the API and the worker report.
+    assert metrics["PredictionsPositive"] == ("Count", dims, [2.0])
+    assert metrics["PredictionsNegative"] == ("Count", dims, [1.0])
+    assert metrics["TokensProcessed"][2] == [7.0] and metrics["InferenceLatency"][0] == "Milliseconds"
+    assert metrics["PositiveShare"] == ("Percent", dims, [100 * 2 / 3])

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from tokenizers import Tokenizer
 
 import model_export.quantize
 import model_export.train
 from model_export.modeling import load_base_tokenizer
-from sentiment_core import preprocess
-from sentiment_core.model import get_model
+from sentiment_core import preprocess, settings
 from sentiment_core.preprocess import (
     HEAD_TOKENS,
     MAX_LENGTH,
@@ -14,6 +14,7 @@ from sentiment_core.preprocess import (
     clean_text,
     encode_batch,
     pad_batch,
+    prepare_tokenizer,
 )
 
 SAMPLES = [
@@ -41,7 +42,9 @@ def test_training_and_serving_share_one_preprocessing():
     assert model_export.train.encode_batch is preprocess.encode_batch
     assert model_export.quantize.encode_batch is preprocess.encode_batch
     training = encode_batch(load_base_tokenizer(), SAMPLES)
-    serving = encode_batch(get_model().tokenizer, SAMPLES)  # the committed artifact's tokenizer
+    serving = encode_batch(
+        prepare_tokenizer(Tokenizer.from_file(str(settings.current().model_dir / "tokenizer.json"))), SAMPLES
+    )  # the committed artifact's tokenizer
     assert training == serving
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 
-from model_registry import artifact
 from model_registry.__main__ import main
 from model_registry.registry import Registry, TamperedError, VersionExists, VersionNotFound
-from sentiment_core import settings
+from sentiment_core import manifest as artifact
+from tests.helpers import versioned_bucket
 
 NAME = "tiny-sentiment"
 
@@ -36,11 +35,7 @@ def make_artifact(path: Path, version: str, model: bytes = b"onnx bytes", name: 
 
 @pytest.fixture
 def bucket(aws) -> str:
-    name = f"registry-{uuid.uuid4().hex[:12]}"
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
+    return versioned_bucket("registry")
 
 
 @pytest.fixture
@@ -194,28 +189,6 @@ def test_fetch_detects_a_manifest_copied_under_another_version(registry, bucket,
         )
     with pytest.raises(TamperedError, match=r"describes tiny-sentiment 1\.0\.0, not tiny-sentiment 3\.0\.0"):
         registry.fetch(NAME, "3.0.0", tmp_path / "dest")
-
-
-def test_the_served_artifact_reports_where_it_came_from(registry, tmp_path):
-    """The repo's model through the registry: the core loads it and reports the registry entry."""
-    from sentiment_core.model import SentimentModel
-
-    repo_model = settings.model_dir()
-    entry = registry.publish(repo_model)
-    registry.approve(entry.name, entry.version)
-    dest = tmp_path / "registry-model"
-    registry.fetch(entry.name, "approved", dest)
-    model = SentimentModel(dest, threads=1)
-    manifest = json.loads((repo_model / "manifest.json").read_text())
-    assert model.sha256 == manifest["files"]["model.onnx"]["sha256"]
-    assert model.manifest_sha256 == entry.manifest_sha256
-    assert model.registry == {
-        "uri": entry.uri,
-        "version": entry.version,
-        "manifest_sha256": entry.manifest_sha256,
-        "approved": True,
-    }
-    assert model.predict(["A wonderful, moving film."])[0].label == "positive"
 
 
 def test_cli_publish_approve_fetch_list(bucket, tmp_path, capsys):

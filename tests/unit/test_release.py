@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from sentiment_core import settings
+from sentiment_core.settings import Settings
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = cfn_yaml.load(str(REPO / "template.yaml"))
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/imdb-sentiment:0123456789abcdef0123456789abcdef01234567"
@@ -19,12 +22,24 @@ def make(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True)
 
 
-def test_dockerfile_takes_the_model_from_the_repo_unless_told_otherwise():
-    dockerfile = (REPO / "Dockerfile").read_text()
-    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
-    assert "ARG MODEL_SOURCE=layers/sentiment_model/model" in final_stage  # declared in the stage that copies
-    assert "COPY ${MODEL_SOURCE}/ /opt/model/" in final_stage
-    assert "ENV PYTHONPATH=/var/task:/opt/python \\\n    MODEL_DIR=/opt/model" in final_stage
+def final_stage_instructions() -> list[tuple[str, list[str]]]:
+    """The Dockerfile's last stage as (instruction, arguments), continuation lines joined."""
+    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.split() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    last_from = max(i for i, words in enumerate(lines) if words[0] == "FROM")
+    return [(words[0], words[1:]) for words in lines[last_from + 1 :]]
+
+
+def test_the_image_takes_the_model_from_the_repo_unless_told_otherwise():
+    stage = final_stage_instructions()
+    args = dict(a.split("=", 1) for op, params in stage if op == "ARG" for a in params if "=" in a)
+    env = dict(a.split("=", 1) for op, params in stage if op == "ENV" for a in params)
+    copies = {params[-1]: params[:-1] for op, params in stage if op == "COPY"}
+    # Declared in the stage that copies it, defaulting to the repo's artifact, landing where serving looks.
+    assert REPO / args["MODEL_SOURCE"] == settings.REPO_MODEL_DIR
+    assert copies[f"{settings.IMAGE_MODEL_DIR}/"] == ["${MODEL_SOURCE}/"]
+    assert Path(env["MODEL_DIR"]) == settings.IMAGE_MODEL_DIR
+    assert Settings.from_env(env).model_dir == settings.IMAGE_MODEL_DIR
     # The build context admits the fetched registry model next to the repo's.
     ignore = (REPO / ".dockerignore").read_text().splitlines()
     assert {"!layers/sentiment_model/model/", "!build/registry-model/"} <= set(ignore)

@@ -7,6 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -20,6 +21,7 @@ class StubApi(BaseHTTPRequestHandler):
     """Answers like the API, with labels from `answer` (the class attribute tests set)."""
 
     answer = staticmethod(lambda texts: ["positive"] * len(texts))
+    job_texts: ClassVar[list[str]] = []
 
     def log_message(self, *_):
         pass
@@ -36,8 +38,7 @@ class StubApi(BaseHTTPRequestHandler):
         if self.path == "/health":
             self._send(200, {"status": "ok", "model": {"name": "m", "version": "1"}, "sha256": "a" * 64})
         else:  # /jobs/<id>
-            texts = ["x"] * 4
-            labels = type(self).answer(texts)
+            labels = type(self).answer(StubApi.job_texts)
             self._send(200, {"status": "done", "predictions": [{"label": label} for label in labels]})
 
     def do_POST(self):
@@ -46,6 +47,7 @@ class StubApi(BaseHTTPRequestHandler):
         if not texts:
             self._send(422, {"error": "invalid request"})
         elif self.path == "/jobs":
+            StubApi.job_texts = texts
             self._send(202, {"job_id": "j1", "status": "queued"})
         else:
             self._send(200, {"predictions": [{"label": label} for label in type(self).answer(texts)]})
@@ -61,10 +63,10 @@ def stub():
 
 
 def test_a_correct_api_passes(stub, monkeypatch, capsys):
+    known = dict(zip(*smoke_test.known_reviews(), strict=True))
+
     def right(texts):
-        if len(texts) == 1:
-            return smoke_test.KNOWN_ANSWERS["api_predict_one.json"]
-        return smoke_test.KNOWN_ANSWERS["api_predict_many.json"]
+        return [known.get(text, "positive") for text in texts]
 
     monkeypatch.setattr(StubApi, "answer", staticmethod(right))
     assert smoke_test.main(["--api-url", stub, "--expect-sha256", "a" * 64, "--wait", "5"]) == 0
@@ -74,7 +76,7 @@ def test_a_correct_api_passes(stub, monkeypatch, capsys):
 def test_wrong_labels_fail(stub, capsys):
     assert smoke_test.main(["--api-url", stub, "--wait", "5"]) == 1  # the stub says positive to everything
     out = capsys.readouterr().out
-    assert "FAIL  predict: events/api_predict_many.json: labels" in out
+    assert "FAIL  predict: known reviews: status 200, labels ['positive', 'positive'" in out
     assert "FAIL  job" in out and "check(s) failed" in out
 
 
@@ -83,6 +85,14 @@ def test_an_unreachable_api_fails_fast(capsys):
     assert "FAIL  health: /health did not answer 200" in capsys.readouterr().out
 
 
-def test_every_predict_event_has_a_known_answer():
-    events = {p.name for p in smoke_test.EVENTS.glob("api_predict_*.json")}
-    assert events == set(smoke_test.KNOWN_ANSWERS) | {smoke_test.BAD_REQUEST_EVENT}
+def test_an_api_that_drops_predictions_fails(stub, monkeypatch, capsys):
+    monkeypatch.setattr(StubApi, "answer", staticmethod(lambda texts: ["positive"]))
+    assert smoke_test.main(["--api-url", stub, "--no-jobs", "--wait", "5"]) == 1
+    assert "FAIL  predict: events/api_predict_many.json: status 200, expected 3 predictions" in (
+        capsys.readouterr().out
+    )
+
+
+def test_the_known_reviews_cover_both_labels():
+    texts, labels = smoke_test.known_reviews()
+    assert len(texts) == len(set(texts)) >= 4 and set(labels) == {"positive", "negative"}

@@ -13,10 +13,11 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import IO
+from typing import IO, Protocol
 
-from sentiment_core.model import SentimentModel
+from sentiment_core.model import Prediction
 from sentiment_core.preprocess import has_visible_text
+from sentiment_core.responses import model_fields
 
 TEXT_COLUMNS = ("text", "review")
 DELIMITERS = ",;\t|"
@@ -26,6 +27,15 @@ CHUNK_ROWS = 512  # rows scored together: long enough for length sorting to pay,
 MAX_CELL_CHARS = 10 * 1024 * 1024
 
 csv.field_size_limit(MAX_CELL_CHARS)
+
+
+class Scorer(Protocol):
+    """What scoring needs of a model: SentimentModel, or the service's metered wrapper around it."""
+
+    name: str
+    version: str
+
+    def predict(self, texts: list[str]) -> list[Prediction]: ...
 
 
 class NotScorable(ValueError):
@@ -109,7 +119,7 @@ def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
 def score_csv(
     source: IO[bytes],
     sink: IO[bytes],
-    model: SentimentModel,
+    model: Scorer,
     text_column: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Summary:
@@ -133,7 +143,7 @@ def score_csv(
     summary = Summary(
         text_column=header[column].strip(),
         delimiter=dialect.delimiter,
-        model={"name": model.name, "version": model.version},
+        model=model_fields(model),
     )
 
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
@@ -167,7 +177,7 @@ def _row_error(row: list[str], column: int, width: int) -> str:
 
 
 def _score_chunk(
-    chunk: list[list[str]], column: int, width: int, model: SentimentModel, writer, summary: Summary
+    chunk: list[list[str]], column: int, width: int, model: Scorer, writer, summary: Summary
 ) -> None:
     errors = [_row_error(row, column, width) for row in chunk]
     scorable = [i for i, error in enumerate(errors) if not error]

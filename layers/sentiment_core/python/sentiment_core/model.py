@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 import math
 import time
@@ -16,13 +14,11 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from sentiment_core import settings
+from sentiment_core import manifest
 from sentiment_core.preprocess import HEAD_TOKENS, TAIL_TOKENS, Encoded, encode_batch, prepare_tokenizer
+from sentiment_core.settings import Settings, current
 
 log = logging.getLogger(__name__)
-
-# Written beside the artifact by `python -m model_registry fetch`: the registry entry it came from.
-PROVENANCE = "registry.json"
 
 SELF_CHECK_TEXT = "A good film."
 
@@ -45,15 +41,6 @@ class LoadTimings:
     tokenizer_ms: float
     session_ms: float
     verify_ms: float
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks (the training side uses it for the manifest too)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def session_options() -> ort.SessionOptions:
@@ -86,29 +73,20 @@ class SentimentModel:
         threads: int,
         verify: bool = True,
     ) -> None:
-        manifest_path = model_dir / "manifest.json"
-        if not manifest_path.is_file():
-            raise ModelLoadError(f"model manifest not found: {manifest_path}")
-        try:
-            manifest_bytes = manifest_path.read_bytes()
-            self.manifest = json.loads(manifest_bytes)
-            self._check_preprocessing()
-        except (ValueError, KeyError, TypeError) as error:
-            raise ModelLoadError(f"model manifest is unreadable ({type(error).__name__}: {error})") from None
-        self.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
-        self.registry = self._registry_entry(model_dir / PROVENANCE)
-
         self.load_started_at = time.time()
         started = time.perf_counter()
-        if verify:
-            for name, meta in self.manifest["files"].items():
-                path = model_dir / name
-                if not path.is_file():
-                    raise ModelLoadError(f"model file missing: {name}")
-                if sha256_file(path) != meta["sha256"]:
-                    raise ModelLoadError(f"sha256 of {name} does not match the manifest: corrupt or replaced")
+        try:  # with verify off (only to measure its cost) a bad file must still fail clearly, below
+            self.artifact = manifest.load(model_dir) if verify else manifest.read(model_dir)
+            self.manifest = self.artifact.manifest
+            self._check_preprocessing()
+            self.sha256 = self.artifact.files["model.onnx"]  # the served graph's identity in /health, metrics
+        except (manifest.ArtifactError, KeyError, TypeError) as error:
+            raise ModelLoadError(f"model artifact unusable: {error}") from None
+        self.name, self.version = self.artifact.name, self.artifact.version
+        self.manifest_sha256 = self.artifact.manifest_sha256
+        self.registry = manifest.read_provenance(self.artifact)
         verified = time.perf_counter()
-        try:  # reached unverified only with VERIFY_MODEL_SHA256=false: a bad file must still fail clearly
+        try:
             self.tokenizer = prepare_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")))
         except Exception as error:
             raise ModelLoadError(f"tokenizer.json could not be loaded: {error}") from None
@@ -138,41 +116,6 @@ class SentimentModel:
                 f"model was trained with truncation {truncation}, the code applies "
                 f"head {HEAD_TOKENS} + tail {TAIL_TOKENS}"
             )
-
-    def _registry_entry(self, path: Path) -> dict | None:
-        """The registry entry this artifact was fetched from; None for the repo's copy.
-
-        The record is not covered by the manifest, so it counts only if it names this very manifest.
-        """
-        if not path.is_file():
-            return None
-        try:
-            record = json.loads(path.read_text())
-            entry = {
-                "uri": str(record["registry"]),
-                "version": str(record["version"]),
-                "manifest_sha256": str(record["manifest_sha256"]),
-                "approved": bool(record.get("approved")),
-            }
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring an unreadable %s", PROVENANCE)
-            return None
-        if entry["manifest_sha256"] != self.manifest_sha256 or entry["version"] != self.version:
-            log.warning("ignoring %s: it describes another artifact", PROVENANCE)
-            return None
-        return entry
-
-    @property
-    def name(self) -> str:
-        return self.manifest["name"]
-
-    @property
-    def version(self) -> str:
-        return self.manifest["version"]
-
-    @property
-    def sha256(self) -> str:
-        return self.manifest["files"]["model.onnx"]["sha256"]
 
     def self_check(self) -> bool:
         """One tiny prediction: True when the session answers with finite probabilities that sum to 1."""
@@ -211,16 +154,21 @@ class SentimentModel:
         return predictions
 
 
-@functools.cache
-def get_model() -> SentimentModel:
-    """The process-wide model, loaded on first use (at init when a handler module calls it at import)."""
+def get_model(settings: Settings | None = None) -> SentimentModel:
+    """The process-wide model, loaded on first use (at init: handlers call it at import)."""
+    settings = settings or current()
+    return _load(
+        settings.model_dir,
+        settings.inference_threads,
+        settings.verify_model_sha256,
+    )
+
+
+@functools.cache  # keyed on what shapes the model only, so settings that differ elsewhere share it
+def _load(model_dir: Path, threads: int, verify: bool) -> SentimentModel:
     started = time.perf_counter()
     try:
-        model = SentimentModel(
-            settings.model_dir(),
-            settings.inference_threads(),
-            verify=settings.verify_model_checksums(),
-        )
+        model = SentimentModel(model_dir, threads, verify=verify)
     except ModelLoadError as error:
         # The one line to look for when a function fails at init; the exception then stops the init.
         log.critical("model failed to load: %s", error)

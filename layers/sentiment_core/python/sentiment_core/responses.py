@@ -1,19 +1,39 @@
-"""Turning core predictions into the public response shapes."""
+"""Turning core predictions into the public response shapes (schemas.py documents and validates them).
+
+The plain-dict forms need no pydantic: the worker writes them as they are, and so starts without it.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sentiment_core.model import Prediction, SentimentModel
-from sentiment_core.schemas import ModelInfo, PredictionOut, Probabilities
+
+if TYPE_CHECKING:
+    from sentiment_core.csv_scoring import Scorer
+    from sentiment_core.schemas import ModelInfo, PredictionOut
+
+
+def model_fields(model: SentimentModel | Scorer) -> dict:
+    return {"name": model.name, "version": model.version}
+
+
+def prediction_fields(prediction: Prediction) -> dict:
+    return {
+        "label": prediction.label,
+        "score": round(prediction.score, 6),
+        "probabilities": {k: round(v, 6) for k, v in prediction.probabilities.items()},
+        "truncated": prediction.truncated,
+    }
 
 
 def model_info(model: SentimentModel) -> ModelInfo:
-    return ModelInfo(name=model.name, version=model.version)
+    from sentiment_core.schemas import ModelInfo
+
+    return ModelInfo.model_validate(model_fields(model))
 
 
 def prediction_out(prediction: Prediction) -> PredictionOut:
-    return PredictionOut(
-        label=prediction.label,  # type: ignore[arg-type]
-        score=round(prediction.score, 6),
-        probabilities=Probabilities(**{k: round(v, 6) for k, v in prediction.probabilities.items()}),
-        truncated=prediction.truncated,
-    )
+    from sentiment_core.schemas import PredictionOut
+
+    return PredictionOut.model_validate(prediction_fields(prediction))

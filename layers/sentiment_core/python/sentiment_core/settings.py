@@ -1,40 +1,76 @@
-"""Serving settings, read from the environment once."""
+"""Every environment variable the service reads, read here and only here, into one frozen object.
+
+A process builds it once (`current()`, at a handler's init: see adapters/startup.py); each default
+sits next to the reason for it.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 LAMBDA_MB_PER_VCPU = 1769  # Lambda grants one full vCPU at 1,769 MB, proportionally less below
+DEFAULT_LOW_CONFIDENCE = 0.7  # below this a prediction counts as low-confidence (a metric, not an error)
+# Must equal the job queue's redrive maxReceiveCount: the last attempt records why the job failed.
+DEFAULT_MAX_RECEIVE_COUNT = 3
+IMAGE_MODEL_DIR = Path("/opt/model")  # where the image puts the model layer
+REPO_MODEL_DIR = Path(__file__).resolve().parents[3] / "sentiment_model" / "model"
 
 
-def model_dir() -> Path:
-    """$MODEL_DIR, else the model layer at /opt/model (the image), else the repo's copy."""
-    if "MODEL_DIR" in os.environ:
-        return Path(os.environ["MODEL_DIR"])
-    opt = Path("/opt/model")
-    if opt.is_dir():
-        return opt
-    return Path(__file__).resolve().parents[3] / "sentiment_model" / "model"
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path
+    inference_threads: int
+    verify_model_sha256: bool  # off only to measure what the check costs
+    low_confidence_threshold: float
+    jobs_table: str = ""  # the job resources: set for the API and the worker only
+    data_bucket: str = ""
+    jobs_queue_url: str = ""
+    idempotency_table: str = ""
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            model_dir=_model_dir(env),
+            inference_threads=_inference_threads(env),
+            verify_model_sha256=env.get("VERIFY_MODEL_SHA256", "true").lower() not in ("0", "false", "no"),
+            low_confidence_threshold=float(env.get("LOW_CONFIDENCE_THRESHOLD") or DEFAULT_LOW_CONFIDENCE),
+            jobs_table=env.get("JOBS_TABLE", ""),
+            data_bucket=env.get("DATA_BUCKET", ""),
+            jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
+            max_receive_count=int(env.get("MAX_RECEIVE_COUNT") or DEFAULT_MAX_RECEIVE_COUNT),
+        )
 
 
-def inference_threads() -> int:
+@functools.cache
+def current() -> Settings:
+    """This process's settings: Lambda fixes the environment for the life of the execution environment."""
+    return Settings.from_env()
+
+
+def _model_dir(env: Mapping[str, str]) -> Path:
+    """$MODEL_DIR, else the model layer in the image, else the repo's copy."""
+    if env.get("MODEL_DIR"):
+        return Path(env["MODEL_DIR"])
+    return IMAGE_MODEL_DIR if IMAGE_MODEL_DIR.is_dir() else REPO_MODEL_DIR
+
+
+def _inference_threads(env: Mapping[str, str]) -> int:
     """$INFERENCE_THREADS, else the CPU share Lambda really grants, else the usable cores.
 
     Lambda reports 2 vCPUs below 1,769 MB but throttles to memory/1,769 of one,
     so a second intra-op thread there only adds contention.
     """
-    if os.environ.get("INFERENCE_THREADS"):
-        return max(1, int(os.environ["INFERENCE_THREADS"]))
+    if env.get("INFERENCE_THREADS"):
+        return max(1, int(env["INFERENCE_THREADS"]))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     if memory:
         return max(1, min(cores, int(memory) // LAMBDA_MB_PER_VCPU))
     return cores
-
-
-def verify_model_checksums() -> bool:
-    return os.environ.get("VERIFY_MODEL_SHA256", "true").lower() not in ("0", "false", "no")
-
-
-LOW_CONFIDENCE_THRESHOLD = float(os.environ.get("LOW_CONFIDENCE_THRESHOLD", "0.7"))

@@ -6,16 +6,13 @@ import hashlib
 import io
 import json
 import logging
-from pathlib import Path
 
 from sentiment_core import settings
-from sentiment_core.model import get_model
-from sentiment_core.telemetry import log_model_ready
-from tests.unit.conftest import context
-from tests.unit.test_metrics import emf_lines
+from sentiment_core.adapters.telemetry import log_model_ready
+from sentiment_core.model import _load
+from tests.helpers import context, emf_lines, load_event
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
-MODEL_DIR = settings.model_dir()
+MODEL_DIR = settings.current().model_dir
 
 
 def expected_identity() -> tuple[str, str, str]:
@@ -29,7 +26,7 @@ def expected_identity() -> tuple[str, str, str]:
 
 
 def health(api) -> dict:
-    response = api.lambda_handler(json.loads((EVENTS / "api_health.json").read_text()), context("api"))
+    response = api.lambda_handler(load_event("api_health.json"), context("api"))
     assert response["statusCode"] == 200
     return json.loads(response["body"])
 
@@ -57,7 +54,7 @@ def test_health_names_the_registry_entry_of_a_fetched_artifact(api, monkeypatch)
 def test_every_emf_line_carries_the_model_sha256(api, capsys):
     _, sha256, _ = expected_identity()
     capsys.readouterr()
-    api.lambda_handler(json.loads((EVENTS / "api_predict_one.json").read_text()), context("api"))
+    api.lambda_handler(load_event("api_predict_one.json"), context("api"))
     blobs = [b for b in emf_lines(capsys.readouterr().out) if "ColdStart" not in b]
     assert blobs and all(b["model_sha256"] == sha256 for b in blobs)
     for blob in blobs:  # a property, not a dimension: the metric identities stay as they were
@@ -76,7 +73,8 @@ def test_init_log_lines_name_the_artifact(api, monkeypatch, caplog):
     assert ready["manifest_sha256"] == manifest_sha256 and ready["model_registry"] == "repo"
 
     with caplog.at_level(logging.INFO, logger="sentiment_core.model"):
-        get_model.__wrapped__()  # the uncached loader: what every function runs at init
+        config = settings.current()  # the uncached loader: what every function runs at init
+        _load.__wrapped__(config.model_dir, config.inference_threads, True)
     (loaded,) = [r for r in caplog.records if r.getMessage() == "model loaded"]
     assert (loaded.model_version, loaded.model_sha256, loaded.manifest_sha256) == (
         version,

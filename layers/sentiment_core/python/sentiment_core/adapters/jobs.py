@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 import uuid
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from sentiment_core.settings import Settings
+
 JOB_TTL_SECONDS = 7 * 24 * 3600
+_to_dynamodb, _from_dynamodb = TypeSerializer().serialize, TypeDeserializer().deserialize
+
+
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _to_dynamodb(value) for name, value in values.items()}
 
 
 class JobStore:
@@ -25,13 +32,15 @@ class JobStore:
         self.table_name, self.bucket, self.queue_url = table_name, bucket, queue_url
 
     @classmethod
-    def from_environment(cls) -> JobStore:
-        return cls(os.environ["JOBS_TABLE"], os.environ["DATA_BUCKET"], os.environ.get("JOBS_QUEUE_URL", ""))
+    def from_settings(cls, settings: Settings) -> JobStore:
+        return cls(settings.jobs_table, settings.data_bucket, settings.jobs_queue_url)
 
-    # Clients are made on first use and then reused for the life of the execution environment.
+    # Clients are made on first use and then reused for the life of the execution environment; the
+    # worker hands this one to its idempotency layer too.
+    # DynamoDB through its client, not boto3's resource layer: the resource costs ~35 ms more at start.
     @functools.cached_property
-    def _table(self):
-        return boto3.resource("dynamodb").Table(self.table_name)
+    def dynamodb(self):
+        return boto3.client("dynamodb")
 
     @functools.cached_property
     def _s3(self):
@@ -59,14 +68,17 @@ class JobStore:
             Body=json.dumps({"texts": texts}).encode(),
             ContentType="application/json",
         )
-        self._table.put_item(
-            Item={
-                "job_id": job_id,
-                "status": "queued",
-                "texts": len(texts),
-                "created_at": now,
-                "expires_at": now + JOB_TTL_SECONDS,
-            },
+        self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item=_typed(
+                {
+                    "job_id": job_id,
+                    "status": "queued",
+                    "texts": len(texts),
+                    "created_at": now,
+                    "expires_at": now + JOB_TTL_SECONDS,
+                }
+            ),
             ConditionExpression="attribute_not_exists(job_id)",
         )
         try:
@@ -79,7 +91,8 @@ class JobStore:
         return job_id
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"job_id": job_id}).get("Item")
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=_typed({"job_id": job_id})).get("Item")
+        return {name: _from_dynamodb(value) for name, value in item.items()} if item else None
 
     def load_texts(self, job_id: str) -> list[str]:
         body = self._s3.get_object(Bucket=self.bucket, Key=self.request_key(job_id))["Body"].read()
@@ -97,28 +110,29 @@ class JobStore:
             Body=json.dumps(result).encode(),
             ContentType="application/json",
         )
-        self._table.update_item(
-            Key={"job_id": job_id},
-            UpdateExpression="SET #s = :done, completed_at = :now",
-            ConditionExpression="attribute_exists(job_id)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":done": "done", ":now": int(time.time())},
+        self._finish(
+            job_id, "SET #s = :done, completed_at = :now", "attribute_exists(job_id)", {":done": "done"}
         )
 
     def mark_failed(self, job_id: str, reason: str) -> None:
         try:
-            self._table.update_item(
-                Key={"job_id": job_id},
-                UpdateExpression="SET #s = :failed, reason = :reason, completed_at = :now",
-                ConditionExpression="attribute_exists(job_id) AND #s <> :done",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":failed": "failed",
-                    ":done": "done",
-                    ":reason": reason,
-                    ":now": int(time.time()),
-                },
+            self._finish(
+                job_id,
+                "SET #s = :failed, reason = :reason, completed_at = :now",
+                "attribute_exists(job_id) AND #s <> :done",
+                {":failed": "failed", ":done": "done", ":reason": reason},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    def _finish(self, job_id: str, update: str, condition: str, values: dict[str, Any]) -> None:
+        """Set the job's final status (and `completed_at`), if `condition` holds."""
+        self.dynamodb.update_item(
+            TableName=self.table_name,
+            Key=_typed({"job_id": job_id}),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_typed({**values, ":now": int(time.time())}),
+        )

@@ -11,7 +11,7 @@ from tokenizers import Tokenizer
 from sentiment_core import settings
 from sentiment_core.preprocess import HEAD_TOKENS, MAX_LENGTH, TAIL_TOKENS
 
-ARTIFACT = settings.model_dir()
+ARTIFACT = settings.current().model_dir
 MANIFEST = json.loads((ARTIFACT / "manifest.json").read_text())
 
 

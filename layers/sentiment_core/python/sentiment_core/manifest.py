@@ -1,16 +1,21 @@
-"""The model artifact on disk: its manifest, and whether the files are what the manifest says.
+"""The model artifact's contract: manifest.json written, validated and read here, and nowhere else.
 
-Standard library only, so `model_registry info` runs on any Python (a CI step without the project installed).
+Used by serving (model.py), the registry (model_registry) and the pipeline that builds the artifact
+(model_export). Standard library only, so `model_registry` runs on any Python (a CI step without the
+project installed).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 # Written next to a fetched artifact (not part of the manifest): where it came from. The image carries it
@@ -57,8 +62,21 @@ def sha256_stream(stream: BinaryIO) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
     with open(path, "rb") as f:
         return sha256_stream(f)
+
+
+def write(directory: Path, manifest: dict, files: list[str]) -> Path:
+    """Write directory/manifest.json: `manifest` plus the sha256 and size of each of `files`."""
+    manifest["files"] = {
+        name: {"sha256": sha256_file(directory / name), "bytes": (directory / name).stat().st_size}
+        for name in files
+    }
+    parse_manifest(json.dumps(manifest).encode(), str(directory / MANIFEST))  # never write what load refuses
+    path = directory / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
 
 
 def parse_manifest(data: bytes, where: str) -> dict:
@@ -83,13 +101,18 @@ def parse_manifest(data: bytes, where: str) -> dict:
     return manifest
 
 
-def load(path: Path) -> Artifact:
-    """The artifact in a directory, its files checked against the manifest (sha256 and size)."""
+def read(path: Path) -> Artifact:
+    """The artifact in a directory, its manifest validated; the files are not read."""
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise ArtifactError(f"{path}: no {MANIFEST}")
     data = manifest_path.read_bytes()
-    artifact = Artifact(path, parse_manifest(data, str(manifest_path)), data)
+    return Artifact(path, parse_manifest(data, str(manifest_path)), data)
+
+
+def load(path: Path) -> Artifact:
+    """The artifact in a directory, its files checked against the manifest (sha256 and size)."""
+    artifact = read(path)
     problems = []
     for name, expected in artifact.files.items():
         file = path / name
@@ -104,6 +127,31 @@ def load(path: Path) -> Artifact:
     if problems:
         raise ArtifactError(f"{path}: " + "; ".join(problems))
     return artifact
+
+
+def read_provenance(artifact: Artifact) -> dict | None:
+    """The registry entry the artifact was fetched from (PROVENANCE); None for the repo's copy.
+
+    The record is not covered by the manifest, so it counts only if it names this very manifest.
+    """
+    path = artifact.path / PROVENANCE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        entry = {
+            "uri": str(record["registry"]),
+            "version": str(record["version"]),
+            "manifest_sha256": str(record["manifest_sha256"]),
+            "approved": bool(record.get("approved")),
+        }
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring an unreadable %s", PROVENANCE)
+        return None
+    if entry["manifest_sha256"] != artifact.manifest_sha256 or entry["version"] != artifact.version:
+        log.warning("ignoring %s: it describes another artifact", PROVENANCE)
+        return None
+    return entry
 
 
 def info(path: Path) -> dict[str, str]:

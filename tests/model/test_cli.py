@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from sentiment_cli.cli import main
-from tests.unit.conftest import context, s3_events
+from tests.helpers import context, s3_events
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = "A wonderful film and I loved every minute."

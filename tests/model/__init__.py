@@ -1,0 +1,1 @@
+"""The tier that needs the committed ONNX model."""

@@ -1,0 +1,1 @@
+"""The fast tier: no ONNX model, a deterministic fake (tests/fakes.py)."""
