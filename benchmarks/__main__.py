@@ -45,7 +45,7 @@ def machine() -> dict:
     }
 
 
-def run_suite(rows: int, reviews: int, cold_runs: int) -> dict:
+def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: int) -> dict:
     step = lambda name: print(f"== {name}", flush=True)  # noqa: E731
     step("API handler latency, 1 thread, and the other runtimes")
     latency_1 = run_json(
@@ -68,6 +68,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int) -> dict:
     memory = run_json(["-m", "benchmarks.memory", "--rows", str(rows)])
     step("same text, same score: batched vs per-text runs")
     invariance = run_json(["-m", "benchmarks.batch_invariance", "--json"])
+    step("CSV fan-out on the local stack vs one invocation")
+    fanout = run_json(["-m", "benchmarks.fanout", "--rows", str(fanout_rows)], timeout=7200)
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -90,6 +92,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int) -> dict:
         "cold_start": cold,
         "batch": {"2": batch_2, "1": batch_1},
         "memory": memory,
+        "fanout": fanout,
         "scaling": scaling,
         "batch_invariance": invariance,
         "recommendation": recommend.recommend(
@@ -119,6 +122,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000, help="reviews in the batch CSV")
     parser.add_argument("--reviews", type=int, default=128, help="reviews per latency measurement")
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--fanout-rows", type=int, default=20_000, help="short reviews in the fan-out's CSV")
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     parser.add_argument(
         "--render-only", action="store_true", help="redraw report.md and the plot from report.json"
@@ -127,7 +131,7 @@ def main() -> None:
     if args.render_only:
         report = json.loads((args.out / "report.json").read_text())
     else:
-        report = run_suite(args.rows, args.reviews, args.cold_runs)
+        report = run_suite(args.rows, args.reviews, args.cold_runs, args.fanout_rows)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report["scaling"], args.out / "scaling.png")

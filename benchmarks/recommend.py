@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from sentiment_core.pricing import ARM64_PRICE_PER_GB_S, PRICE_PER_REQUEST
+
 MB_PER_VCPU = 1769
 MAX_VCPUS = 6
-ARM64_PRICE_PER_GB_S = 0.0000133334
-PRICE_PER_REQUEST = 0.20 / 1_000_000
 MEMORY_SIZES_MB = (1024, 1536, 1769, 2048, 3008, 3538, 5307, 7076, 8845, 10240)
 COST_TOLERANCE = 0.10  # pay up to this much more than the cheapest size for a faster one
 BATCH_TIMEOUT_S = 900

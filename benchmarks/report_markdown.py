@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benchmarks.fanout import render as render_fanout
+
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
     return [
@@ -131,6 +133,9 @@ def render(r: dict) -> str:
     )
 
     mem = r["memory"]
+    if "fanout" in r:
+        lines += ["", "## CSV fan-out on the local stack vs one invocation (short reviews)", ""]
+        lines += render_fanout(r["fanout"]).splitlines()
     lines += ["", "## Peak memory (RSS) per function process", ""]
     lines += _table(
         ["function", "invocation", "after init MB", "peak MB"],

@@ -1,6 +1,7 @@
 """An HTTP server that turns each request into an HTTP API v2 event for the Lambda handler.
 
-One handler call at a time, as one warm Lambda execution environment serves them.
+The handler is the API function's pool of execution environments (local_run.functions), so
+requests run side by side up to its concurrency and queue beyond it, as Lambda's would.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -22,9 +22,14 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota: larger request
 Handler = Callable[[dict, object], dict]
 
 
-def make_server(
-    host: str, port: int, handler: Handler, function_name: str, lock: threading.Lock
-) -> ThreadingHTTPServer:
+class _Server(ThreadingHTTPServer):
+    # The standard library's listen backlog of 5 refuses connections when many clients open at once;
+    # API Gateway never does.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+def make_server(host: str, port: int, handler: Handler, function_name: str) -> ThreadingHTTPServer:
 
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -55,16 +60,15 @@ def make_server(
             event = http_api_event(
                 self.command, url.path, dict(self.headers.items()), body, url.query, self.client_address[0]
             )
-            with lock:
-                try:
-                    result = handler(event, LocalLambdaContext(function_name=function_name))
-                except Exception:  # what API Gateway answers when the function itself fails
-                    log.exception("handler raised")
-                    result = {
-                        "statusCode": 500,
-                        "body": json.dumps({"message": "Internal Server Error"}),
-                        "headers": {"content-type": "application/json"},
-                    }
+            try:
+                result = handler(event, LocalLambdaContext(function_name=function_name))
+            except Exception:  # what API Gateway answers when the function itself fails
+                log.exception("handler raised")
+                result = {
+                    "statusCode": 500,
+                    "body": json.dumps({"message": "Internal Server Error"}),
+                    "headers": {"content-type": "application/json"},
+                }
             payload = result.get("body") or ""
             data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
             headers = dict(result.get("headers") or {})
@@ -93,4 +97,4 @@ def make_server(
         def log_message(self, fmt: str, *args) -> None:
             log.info("%s %s", self.address_string(), fmt % args)
 
-    return ThreadingHTTPServer((host, port), Gateway)
+    return _Server((host, port), Gateway)

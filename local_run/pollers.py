@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import json
 import logging
 import threading
 from collections.abc import Callable
+from urllib.parse import unquote_plus
 
 import boto3
 
@@ -45,11 +48,9 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
 
 
 class Poller(threading.Thread):
-    def __init__(
-        self, queue_url: str, handler: Handler, function_name: str, lock: threading.Lock, batch_size: int = 10
-    ) -> None:
+    def __init__(self, queue_url: str, handler: Handler, function_name: str, batch_size: int = 10) -> None:
         super().__init__(name=f"poller-{function_name}", daemon=True)
-        self.queue_url, self.handler, self.function_name, self.lock = queue_url, handler, function_name, lock
+        self.queue_url, self.handler, self.function_name = queue_url, handler, function_name
         self.batch_size = batch_size
         self.sqs = boto3.client("sqs")
         self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
@@ -78,8 +79,7 @@ class Poller(threading.Thread):
                     self._stopping.wait(1)
 
     def invoke(self, event: dict) -> dict:
-        with self.lock:  # one invocation at a time in this process, as in one execution environment
-            return self.handler(event, LocalLambdaContext(function_name=self.function_name, timeout_s=900))
+        return self.handler(event, LocalLambdaContext(function_name=self.function_name, timeout_s=900))
 
     def delete(self, messages: list[dict]) -> None:
         for m in messages:
@@ -102,22 +102,37 @@ class SqsPoller(Poller):
         self.delete([m for m in messages if m["MessageId"] not in failed])
 
 
-class S3NotificationPoller(Poller):
-    """S3 -> function, as an asynchronous invocation: up to 3 attempts per event."""
+class ExecutionStarter(Poller):
+    """S3 -> EventBridge -> Step Functions: one execution of the fan-out per uploaded CSV.
 
-    ATTEMPTS = 3
+    The execution's name is derived from the upload (key and S3's sequencer), so an event delivered
+    twice starts one execution, as EventBridge's at-least-once delivery requires.
+    """
+
+    def __init__(self, queue_url: str, state_machine_arn: str, key_patterns: list[str]) -> None:
+        super().__init__(queue_url, self._start, "csv-fanout", batch_size=10)
+        self.sfn, self.state_machine_arn = boto3.client("stepfunctions"), state_machine_arn
+        self.key_patterns = key_patterns  # the start rule's wildcards, as EventBridge matches them
+
+    def _start(self, event: dict, context: object) -> None:
+        for record in event.get("Records", []):
+            bucket = record["s3"]["bucket"]["name"]
+            key = unquote_plus(record["s3"]["object"]["key"])
+            if not any(fnmatch.fnmatchcase(key, pattern) for pattern in self.key_patterns):
+                continue
+            upload = f"{key}\0{record['s3']['object'].get('sequencer', '')}".encode()
+            try:
+                self.sfn.start_execution(
+                    stateMachineArn=self.state_machine_arn,
+                    name=hashlib.sha256(upload).hexdigest()[:64],
+                    input=json.dumps({"bucket": bucket, "key": key}),
+                )
+            except self.sfn.exceptions.ExecutionAlreadyExists:
+                log.info("already started for %s", key)
 
     def deliver(self, messages: list[dict]) -> None:
         for message in messages:
             event = json.loads(message["Body"])
-            if event.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
-                self.delete([message])
-                continue
-            try:
+            if event.get("Event") != "s3:TestEvent":  # sent once when the notification is configured
                 self.invoke(event)
-            except Exception:
-                attempt = int(message["Attributes"].get("ApproximateReceiveCount", "1"))
-                log.exception("%s raised (attempt %d of %d)", self.function_name, attempt, self.ATTEMPTS)
-                if attempt < self.ATTEMPTS:
-                    continue
             self.delete([message])

@@ -1,99 +1,193 @@
-"""The AWS resources template.yaml defines, created on the local endpoint (moto)."""
+"""The AWS resources template.yaml defines, created on the local endpoint (moto) from the template itself.
+
+Tables (keys, billing), queues (redrive policies), the file-event bus, the fan-out's start rule and
+the functions' environment variables are read from template.yaml, so the local run cannot drift
+from what is deployed. What AWS does that moto cannot is stood in for here, and said where.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
+from cfnlint.decode import cfn_yaml
 
-MAX_RECEIVE_COUNT = 3  # as the template's redrive policy
+from functions.events import EVENT_SOURCE
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+PREFIX = "imdb-sentiment"
+# Lambda is S3's (and EventBridge's) target in AWS; here S3 notifies this queue, which a poller drains.
+UPLOADS_QUEUE = f"{PREFIX}-uploads"
+FILE_EVENTS_QUEUE = f"{PREFIX}-file-events"
+# Local function name -> the template's logical id.
+FUNCTIONS = {
+    "api": "ApiFunction",
+    "worker": "WorkerFunction",
+    "batch": "BatchFunction",
+    "fanout-split": "FanoutSplitFunction",
+    "fanout-score": "FanoutScoreFunction",
+    "fanout-merge": "FanoutMergeFunction",
+}
+
+
+@functools.cache
+def template() -> dict:
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+def resources_of(kind: str) -> dict[str, dict]:
+    return {name: r for name, r in template()["Resources"].items() if r["Type"] == kind}
+
+
+def local_name(logical_id: str) -> str:
+    """JobsDeadLetterQueue -> imdb-sentiment-jobs-dead-letter; JobsTable -> imdb-sentiment-jobs."""
+    stem = re.sub(r"(Table|Queue|Bus)$", "", logical_id)
+    return PREFIX + "".join(f"-{word.lower()}" for word in re.findall(r"[A-Z][a-z0-9]*", stem))
+
+
+def parameter_default(node: object) -> object:
+    """A value as deployed with the defaults: a Ref to a parameter is that parameter's default."""
+    if isinstance(node, dict) and "Ref" in node and node["Ref"] in template().get("Parameters", {}):
+        return template()["Parameters"][node["Ref"]].get("Default", "")
+    return node
+
+
+def start_rule_patterns() -> list[str]:
+    """The object-key wildcards of the rule that starts the fan-out (incoming/*.csv, ...)."""
+    pattern = template()["Resources"]["FanoutStartRule"]["Properties"]["EventPattern"]
+    return [matcher["wildcard"] for matcher in pattern["detail"]["object"]["key"]]
 
 
 @dataclass(frozen=True)
 class Resources:
-    bucket: str = "imdb-sentiment-local"
-    jobs_table: str = "imdb-sentiment-jobs"
-    idempotency_table: str = "imdb-sentiment-idempotency"
-    jobs_queue_url: str = ""
-    jobs_dlq_url: str = ""
-    batch_queue_url: str = ""
+    bucket: str = f"{PREFIX}-local"
+    queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> URL
     # The model registry (the pipeline stack's ArtifactsBucket in AWS), to try `make publish-model` on.
-    artifacts_bucket: str = "imdb-sentiment-artifacts-local"
+    artifacts_bucket: str = f"{PREFIX}-artifacts-local"
+    uploads_queue_url: str = ""
+    file_events_queue_url: str = ""  # a rule on the bus copies every file event here, for people and tests
 
-    def environment(self) -> dict[str, str]:
-        """The variables the template gives the functions."""
-        return {
-            "DATA_BUCKET": self.bucket,
-            "JOBS_TABLE": self.jobs_table,
-            "IDEMPOTENCY_TABLE": self.idempotency_table,
-            "JOBS_QUEUE_URL": self.jobs_queue_url,
-            "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
-        }
+    jobs_table: str = local_name("JobsTable")
+    idempotency_table: str = local_name("IdempotencyTable")
+    event_bus: str = local_name("FanoutEventBus")
+
+    @property
+    def jobs_queue_url(self) -> str:
+        return self.queue_urls.get("JobsQueue", "")
+
+    @property
+    def jobs_dlq_url(self) -> str:
+        return self.queue_urls.get("JobsDeadLetterQueue", "")
+
+    @property
+    def batch_queue_url(self) -> str:
+        return self.uploads_queue_url
+
+    def _value(self, node: object) -> str:
+        """A template value as it resolves here: Refs to local names, parameters to their defaults."""
+        if isinstance(node, dict) and "Ref" in node:
+            ref = node["Ref"]
+            if ref in self.queue_urls:
+                return self.queue_urls[ref]
+            if ref in template().get("Parameters", {}):
+                return str(parameter_default(node))
+            return local_name(ref)
+        if isinstance(node, dict) and "Fn::Sub" in node and "-data-" in str(node["Fn::Sub"]):
+            return self.bucket  # the data bucket's name, built from the stack name
+        return str(node)
+
+    def environment(self, function: str | None = None) -> dict[str, str]:
+        """The variables the template gives a function (Globals and its own); all functions' if None."""
+        variables = dict(template()["Globals"]["Function"].get("Environment", {}).get("Variables", {}))
+        names = [FUNCTIONS[function]] if function else list(FUNCTIONS.values())
+        for name in names:
+            own = template()["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})
+            variables.update(own)
+        return {key: self._value(value) for key, value in variables.items()}
+
+
+def _queue_attributes(props: dict, urls: dict[str, str], sqs, visibility_timeout: int) -> dict[str, str]:
+    attributes = {"VisibilityTimeout": str(visibility_timeout)}  # short here: retries within a test
+    if "MessageRetentionPeriod" in props:
+        attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+    if redrive := props.get("RedrivePolicy"):
+        target = urls[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+        arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes["RedrivePolicy"] = json.dumps(
+            {
+                "deadLetterTargetArn": arn,
+                "maxReceiveCount": int(parameter_default(redrive["maxReceiveCount"])),
+            }
+        )
+    return attributes
 
 
 def create_resources(visibility_timeout: int = 5) -> Resources:
-    """Bucket, tables, queues (with DLQ) and the bucket's incoming/*.csv notification."""
-    names = Resources()
+    """Bucket, tables, queues, file-event bus and upload notification, as the template has them."""
     s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
+    names = Resources()
     s3.create_bucket(Bucket=names.bucket)
+    versioning = template()["Resources"]["DataBucket"]["Properties"].get("VersioningConfiguration")
+    if versioning:  # an overwritten or deleted file keeps its previous version, as deployed
+        s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration=dict(versioning))
     # As the template's DataBucket: an overwritten or deleted file keeps its previous version.
     s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.create_bucket(Bucket=names.artifacts_bucket)
     s3.put_bucket_versioning(Bucket=names.artifacts_bucket, VersioningConfiguration={"Status": "Enabled"})
-    for table, key in ((names.jobs_table, "job_id"), (names.idempotency_table, "id")):
+    for logical_id, table in resources_of("AWS::DynamoDB::Table").items():
+        props = table["Properties"]
         dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+            TableName=local_name(logical_id),
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props["BillingMode"],
         )
-    dlq_url = sqs.create_queue(QueueName="imdb-sentiment-jobs-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+    urls: dict[str, str] = {}
+    queues = resources_of("AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy names its target's ARN.
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
+        props = queues[logical_id]["Properties"]
+        urls[logical_id] = sqs.create_queue(
+            QueueName=local_name(logical_id),
+            Attributes=_queue_attributes(props, urls, sqs, visibility_timeout),
+        )["QueueUrl"]
+    uploads = sqs.create_queue(
+        QueueName=UPLOADS_QUEUE, Attributes={"VisibilityTimeout": str(visibility_timeout * 12)}
+    )["QueueUrl"]
+    uploads_arn = sqs.get_queue_attributes(QueueUrl=uploads, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    jobs_url = sqs.create_queue(
-        QueueName="imdb-sentiment-jobs",
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-            ),
-        },
-    )["QueueUrl"]
-    # Lambda is S3's target in AWS; here S3 notifies a queue that a poller drains into the same handler.
-    batch_url = sqs.create_queue(
-        QueueName="imdb-sentiment-batch-events",
-        Attributes={"VisibilityTimeout": str(visibility_timeout * 12)},
-    )["QueueUrl"]
-    batch_arn = sqs.get_queue_attributes(QueueUrl=batch_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    # EventBridge notifications of S3 do not reach rules in moto: S3 notifies the uploads queue, and
+    # local_run.pollers.ExecutionStarter applies FanoutStartRule's key patterns.
     s3.put_bucket_notification_configuration(
         Bucket=names.bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {
-                    "QueueArn": batch_arn,
+                    "QueueArn": uploads_arn,
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {
-                            "FilterRules": [
-                                {"Name": "prefix", "Value": "incoming/"},
-                                {"Name": "suffix", "Value": ".csv"},
-                            ]
-                        }
-                    },
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}]}},
                 }
             ],
         },
     )
     return Resources(
-        names.bucket,
-        names.jobs_table,
-        names.idempotency_table,
-        jobs_url,
-        dlq_url,
-        batch_url,
-        names.artifacts_bucket,
+        queue_urls=urls,
+        uploads_queue_url=uploads,
+        file_events_queue_url=_file_events(names.event_bus, sqs),
     )
+
+
+def _file_events(bus: str, sqs) -> str:
+    """The stack's event bus, and a queue that receives its file events."""
+    events = boto3.client("events")
+    events.create_event_bus(Name=bus)
+    url = sqs.create_queue(QueueName=FILE_EVENTS_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="file-events", EventBusName=bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+    events.put_targets(Rule="file-events", EventBusName=bus, Targets=[{"Id": "file-events", "Arn": arn}])
+    return url

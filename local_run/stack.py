@@ -1,19 +1,43 @@
-"""Start moto, create the resources template.yaml defines, and serve the functions."""
+"""Start moto, create the resources template.yaml defines, and serve the functions side by side."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
+import boto3
+import requests
 from moto.server import ThreadedMotoServer
 
+from local_run.fanout import FUNCTIONS as FANOUT_FUNCTIONS
+from local_run.fanout import create_state_machine
+from local_run.functions import FunctionPool, route_invocations
 from local_run.gateway import make_server
-from local_run.pollers import Poller, S3NotificationPoller, SqsPoller
-from local_run.resources import Resources, create_resources
+from local_run.pollers import ExecutionStarter, Poller, SqsPoller
+from local_run.resources import Resources, create_resources, start_rule_patterns
 
 REGION = "us-east-1"
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+MODULES = {"api": "functions.api.app", "worker": "functions.worker.app", **FANOUT_FUNCTIONS}
+# Execution environments per function, like Lambda's concurrency: chunks score on every core, and
+# the API keeps two of its own so a request never waits behind a file.
+CONCURRENCY = {"api": 2, "worker": 1, "fanout-split": 1, "fanout-score": CORES, "fanout-merge": 1}
+
+
+def concurrency() -> dict[str, int]:
+    """CONCURRENCY, overridden by LOCAL_CONCURRENCY="fanout-score=4,api=1"."""
+    chosen = dict(CONCURRENCY)
+    for item in filter(None, os.environ.get("LOCAL_CONCURRENCY", "").split(",")):
+        name, _, value = item.partition("=")
+        if name.strip() not in chosen:
+            raise SystemExit(
+                f"LOCAL_CONCURRENCY: no function {name.strip()!r}; functions: {', '.join(chosen)}"
+            )
+        chosen[name.strip()] = max(1, int(value))
+    return chosen
 
 
 class LocalStack:
@@ -21,10 +45,12 @@ class LocalStack:
         self.host, self.port, self.aws_port = host, port, aws_port
         self.endpoint = f"http://{host}:{aws_port}"
         self._moto = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
-        self._lock = threading.Lock()  # all functions share this process: one invocation at a time
         self._pollers: list[Poller] = []
+        self._pools: dict[str, FunctionPool] = {}
+        self._routes = ExitStack()
         self._http = None
         self.resources: Resources | None = None
+        self.state_machine_arn = ""
 
     def _configure_environment(self) -> None:
         """What Lambda's environment and the template's variables give the functions."""
@@ -39,27 +65,42 @@ class LocalStack:
                 "POWERTOOLS_METRICS_NAMESPACE": os.environ.get(
                     "POWERTOOLS_METRICS_NAMESPACE", "ImdbSentiment"
                 ),
+                # Step Functions' interpreter calls Lambda and S3 at localhost:$MOTO_PORT.
+                "MOTO_PORT": str(self.aws_port),
             }
         )
 
+    def _start_functions(self) -> None:
+        sizes = concurrency()
+        for name, module in MODULES.items():
+            environment = {**os.environ, **self.resources.environment(name)}
+            if name == "fanout-score":  # chunk workers share the cores instead of contending for them
+                environment.setdefault("INFERENCE_THREADS", str(max(1, CORES // sizes[name])))
+            self._pools[name] = FunctionPool(name, module, sizes[name], environment)
+        with ThreadPoolExecutor(len(self._pools)) as starting:  # every cold start now, side by side
+            list(starting.map(FunctionPool.warm, self._pools.values()))
+
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-        self._moto.start()
         self._configure_environment()
+        self._moto.start()
+        requests.post(
+            f"{self.endpoint}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
         self.resources = create_resources()
         os.environ.update(self.resources.environment())
-        api = importlib.import_module("functions.api.app")
-        worker = importlib.import_module("functions.worker.app")
-        batch = importlib.import_module("functions.batch.app")
+        self._start_functions()
+        self._routes.enter_context(route_invocations({n: self._pools[n] for n in FANOUT_FUNCTIONS}))
+        self.state_machine_arn = create_state_machine(boto3.client("stepfunctions"))
 
-        self._http = make_server(self.host, self.port, api.lambda_handler, "api", self._lock)
+        self._http = make_server(self.host, self.port, self._pools["api"], "api")
         self.port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, name="http-api", daemon=True).start()
         self._pollers = [
-            SqsPoller(self.resources.jobs_queue_url, worker.lambda_handler, "worker", self._lock),
-            S3NotificationPoller(
-                self.resources.batch_queue_url, batch.lambda_handler, "batch", self._lock, batch_size=1
-            ),
+            SqsPoller(self.resources.jobs_queue_url, self._pools["worker"], "worker"),
+            ExecutionStarter(self.resources.uploads_queue_url, self.state_machine_arn, start_rule_patterns()),
         ]
         for poller in self._pollers:
             poller.start()
@@ -72,20 +113,27 @@ class LocalStack:
         if self._http:
             self._http.shutdown()
             self._http.server_close()
+        self._routes.close()
+        for pool in self._pools.values():
+            pool.stop()
         self._moto.stop()
 
     def banner(self) -> str:
         url = f"http://{self.host}:{self.port}"
         r = self.resources
         aws = f"aws --endpoint-url {self.endpoint}"
+        workers = ", ".join(f"{name} x{pool.concurrency}" for name, pool in self._pools.items())
         return "\n".join(
             [
                 f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json)",
-                f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB; any credentials)",
-                f"bucket       {r.bucket}   (CSV in: incoming/, results: scored/)",
+                f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB, Step Functions, EventBridge)",
+                f"bucket       {r.bucket}   (CSV in: incoming/ (.csv, .csv.gz), results: scored/)",
+                f"fan-out      {self.state_machine_arn}",
+                f"file events  {r.file_events_queue_url}   (one per scored or failed file)",
                 f"queues       jobs: {r.jobs_queue_url}",
                 f"             dead letters: {r.jobs_dlq_url}",
                 f"tables       {r.jobs_table}, {r.idempotency_table}",
+                f"functions    {workers}   (worker processes; LOCAL_CONCURRENCY=fanout-score=4 to change)",
                 f"registry     s3://{r.artifacts_bucket}/models/   (make publish-model ARTIFACTS_BUCKET=...)",
                 "",
                 "try:",
@@ -95,6 +143,7 @@ class LocalStack:
                 f"  curl -s -X POST {url}/jobs -H 'content-type: application/json' "
                 '-d \'{"texts": ["Loved it.", "Hated it."]}\'     then GET /jobs/<job_id>',
                 f"  {aws} s3 cp reviews.csv s3://{r.bucket}/incoming/reviews.csv",
+                f"  {aws} s3 cp s3://{r.bucket}/scored/reviews.status.json -     (progress)",
                 f"  {aws} s3 cp s3://{r.bucket}/scored/reviews.csv -",
                 "Ctrl-C stops.",
             ]

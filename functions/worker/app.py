@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.events import publish
 from sentiment_core.adapters.jobs import JobStore
 from sentiment_core.adapters.startup import start
 from sentiment_core.responses import model_fields, prediction_fields
@@ -35,12 +36,10 @@ def score_job(job_id: str) -> dict:
     """Score a job once: a redelivered message returns the stored outcome instead of scoring again."""
     texts = store.load_texts(job_id)
     predictions = service.scorer.predict(texts)
-    store.complete(
-        job_id,
-        {
-            "model": model_fields(model),
-            "predictions": [prediction_fields(p) for p in predictions],
-        },
+    info = model_fields(model)
+    store.complete(job_id, {"model": info, "predictions": [prediction_fields(p) for p in predictions]})
+    publish(
+        "Job done", {"job_id": job_id, "texts": len(texts), "output": store.result_key(job_id), "model": info}
     )
     return {"job_id": job_id, "texts": len(texts)}
 
@@ -55,9 +54,9 @@ def record_handler(record: SQSRecord) -> None:
         except Exception as error:
             logger.exception("job failed", extra={"attempt": record.attributes.approximate_receive_count})
             if int(record.attributes.approximate_receive_count) >= MAX_RECEIVE_COUNT:
-                store.mark_failed(
-                    job_id, f"scoring failed after {MAX_RECEIVE_COUNT} attempts ({type(error).__name__})"
-                )
+                reason = f"scoring failed after {MAX_RECEIVE_COUNT} attempts ({type(error).__name__})"
+                store.mark_failed(job_id, reason)
+                publish("Job failed", {"job_id": job_id, "error": reason})
                 metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
             raise
     metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=1)

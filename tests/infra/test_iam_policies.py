@@ -57,6 +57,8 @@ def transformed() -> dict:
                 props["ImageUri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imdb-sentiment:built"
             else:
                 props["CodeUri"] = "s3://bucket/built.zip"
+        if resource["Type"] == "AWS::Serverless::StateMachine":  # sam package uploads the definition
+            resource["Properties"]["DefinitionUri"] = "s3://bucket/definition.asl.json"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     return transform(template, {}, _NoManagedPolicies())
 
@@ -210,6 +212,7 @@ def own_logs_traces_and_key(log_group: str) -> set[tuple[str, str]]:
     }
 
 
+STATES = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
 EXPECTED = {
     "ApiFunctionRole": own_logs_traces_and_key("ApiLogGroup")
     | {
@@ -232,6 +235,7 @@ EXPECTED = {
         ("dynamodb:PutItem", "IdempotencyTable"),
         ("dynamodb:UpdateItem", "IdempotencyTable"),
         ("dynamodb:DeleteItem", "IdempotencyTable"),
+        ("events:PutEvents", "FanoutEventBus"),
     },
     "BatchFunctionRole": own_logs_traces_and_key("BatchLogGroup")
     | {
@@ -253,12 +257,58 @@ EXPECTED = {
         ("kms:Decrypt", "AlarmTopic"),
         ("kms:GenerateDataKey", "AlarmTopic"),
     },
+    "FanoutSplitFunctionRole": own_logs_traces_and_key("FanoutSplitLogGroup")
+    | {
+        ("s3:GetObject", "data:incoming/*"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("s3:PutObject", "data:fanout/*"),
+        ("s3:AbortMultipartUpload", "data:fanout/*"),
+        ("s3:PutObject", "data:scored/*"),
+        ("s3:DeleteObject", "data:scored/*"),
+        ("events:PutEvents", "FanoutEventBus"),
+    },
+    "FanoutScoreFunctionRole": own_logs_traces_and_key("FanoutScoreLogGroup")
+    | {
+        ("s3:GetObject", "data:incoming/*"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("s3:PutObject", "data:fanout/*"),
+        ("s3:PutObject", "data:scored/*.status.json"),
+        ("s3:ListBucket", "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"),
+    },
+    "FanoutMergeFunctionRole": own_logs_traces_and_key("FanoutMergeLogGroup")
+    | {
+        ("s3:GetObject", "data:incoming/*"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("s3:DeleteObject", "data:fanout/*"),
+        ("s3:ListBucket", "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"),
+        ("s3:PutObject", "data:scored/*"),
+        ("s3:DeleteObject", "data:scored/*"),
+        ("s3:AbortMultipartUpload", "data:scored/*"),
+        ("events:PutEvents", "FanoutEventBus"),
+    },
+    # The state machine: its three functions, the chunk list, and the Distributed Map's child executions.
+    "FanoutStateMachineRole": {
+        ("kms:Decrypt", "KmsKeyArn"),
+        ("kms:GenerateDataKey", "KmsKeyArn"),
+        ("lambda:InvokeFunction", "FanoutSplitFunctionAliaslive"),
+        ("lambda:InvokeFunction", "FanoutScoreFunctionAliaslive"),
+        ("lambda:InvokeFunction", "FanoutMergeFunctionAliaslive"),
+        ("s3:GetObject", "data:fanout/*"),
+        ("states:StartExecution", f"{STATES}:stateMachine:${{AWS::StackName}}-csv-fanout"),
+        ("states:DescribeExecution", f"{STATES}:execution:${{AWS::StackName}}-csv-fanout/*"),
+        ("states:StopExecution", f"{STATES}:execution:${{AWS::StackName}}-csv-fanout/*"),
+    },
+    # EventBridge: starts the state machine for an upload, nothing else.
+    "FanoutStartRole": {("states:StartExecution", "FanoutStateMachine")},
 }
 FUNCTIONS = {
     "ApiFunction": ("ApiFunctionRole", "ApiLogGroup"),
     "WorkerFunction": ("WorkerFunctionRole", "WorkerLogGroup"),
     "BatchFunction": ("BatchFunctionRole", "BatchLogGroup"),
     "PreTrafficHookFunction": ("PreTrafficHookFunctionRole", "PreTrafficHookLogGroup"),
+    "FanoutSplitFunction": ("FanoutSplitFunctionRole", "FanoutSplitLogGroup"),
+    "FanoutScoreFunction": ("FanoutScoreFunctionRole", "FanoutScoreLogGroup"),
+    "FanoutMergeFunction": ("FanoutMergeFunctionRole", "FanoutMergeLogGroup"),
 }
 
 
@@ -361,7 +411,12 @@ def test_the_execution_role_creates_roles_only_under_the_boundary_and_passes_onl
     assert sum("iam:PassRole" in as_list(s["Action"]) for s in iam.values()) == 1
     assert pass_role["Resource"]["Fn::Sub"].endswith(":role/${ApplicationStackPrefix}-*")
     services = pass_role["Condition"]["StringEquals"]["iam:PassedToService"]
-    assert set(services) <= {"lambda.amazonaws.com", "codedeploy.amazonaws.com", "states.amazonaws.com"}
+    assert set(services) <= {
+        "lambda.amazonaws.com",
+        "codedeploy.amazonaws.com",
+        "states.amazonaws.com",
+        "events.amazonaws.com",  # the rule that starts the CSV fan-out
+    }
     for sid, statement in iam.items():
         for resource in as_list(statement["Resource"]):
             text = resource["Fn::Sub"]

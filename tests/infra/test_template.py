@@ -25,7 +25,14 @@ FUNCTION_ALARMS = NESTED["templates/function-alarms.yaml"]
 
 
 def test_functions_are_arm64_images_with_alias():
-    assert set(IMAGE_FUNCTIONS) == {"ApiFunction", "WorkerFunction", "BatchFunction"}
+    assert set(IMAGE_FUNCTIONS) == {
+        "ApiFunction",
+        "WorkerFunction",
+        "BatchFunction",
+        "FanoutSplitFunction",
+        "FanoutScoreFunction",
+        "FanoutMergeFunction",
+    }
     assert set(FUNCTIONS) - set(IMAGE_FUNCTIONS) == {"PreTrafficHookFunction"}  # a few lines of boto3, a zip
     assert ROOT["Globals"]["Function"]["Architectures"] == ["arm64"]
     for name, function in IMAGE_FUNCTIONS.items():
@@ -59,7 +66,10 @@ def test_samconfig_stages_deploy_under_the_bootstrap_role_boundary():
 @pytest.mark.parametrize("name", ["template.yaml", *NESTED])
 def test_every_reference_resolves_and_every_parameter_is_read(name):
     template = ROOT if name == "template.yaml" else NESTED[name]
-    generated = {"ServerlessDeploymentApplication", "ApiFunctionAliaslive"}  # made by SAM
+    generated = {  # made by SAM
+        "ServerlessDeploymentApplication",
+        *(f"{function}Aliaslive" for function in IMAGE_FUNCTIONS),
+    }
     known = set(template["Resources"]) | set(template["Parameters"]) | PSEUDO | generated
     body = {key: template.get(key, {}) for key in ("Resources", "Outputs", "Conditions", "Globals", "Rules")}
     used = refs(body)

@@ -102,7 +102,7 @@ def test_batch_file_emits_rows_errors_and_seconds(batch, aws, capsys):
     assert metrics["BatchRowsWithErrors"] == ("Count", dims, [1.0])
     assert metrics["BatchRowErrorRate"] == ("Percent", dims, [25.0])
     unit, _, (seconds,) = metrics["BatchFileSeconds"]
-    assert unit == "Seconds" and 0 < seconds < 60
+    assert unit == "Seconds" and 0 <= seconds < 60  # the fake model can finish within the rounding
     # The batch path reports the inference signals the API and the worker report.
     assert metrics["PredictionsPositive"] == ("Count", dims, [2.0])
     assert metrics["PredictionsNegative"] == ("Count", dims, [1.0])

@@ -55,10 +55,12 @@ def test_every_variable_is_read():
             "JOBS_QUEUE_URL": "https://queue",
             "IDEMPOTENCY_TABLE": "idem",
             "MAX_RECEIVE_COUNT": "5",
+            "EVENT_BUS_NAME": "bus",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008",
         }
     )
     assert dataclasses.astuple(config) == (
-        Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5
+        Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008
     )  # fmt: skip
 
 

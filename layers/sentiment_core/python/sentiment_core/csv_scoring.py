@@ -149,18 +149,31 @@ def score_csv(
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
     writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
     writer.writerow([*header, *OUTPUT_COLUMNS])
-    width = len(header)
+    score_rows(reader, writer, column, len(header), model, summary, progress)
+    out.flush()
+    out.detach()
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def score_rows(
+    reader: Iterator[list[str]],
+    writer,
+    column: int,
+    width: int,
+    model: Scorer,
+    summary: Summary,
+    progress: Callable[[int], None] | None = None,
+    first_row: int = 0,
+) -> None:
+    """Score the rows the reader yields, CHUNK_ROWS at a time; first_row numbers them in error messages."""
     try:
         for chunk in _chunks(reader, CHUNK_ROWS):
             _score_chunk(chunk, column, width, model, writer, summary)
             if progress:
                 progress(summary.rows)
     except csv.Error as error:
-        raise NotScorable(f"CSV syntax error after row {summary.rows}: {error}") from None
-    out.flush()
-    out.detach()
-    summary.seconds = round(time.perf_counter() - started, 3)
-    return summary
+        raise NotScorable(f"CSV syntax error after row {first_row + summary.rows}: {error}") from None
 
 
 def _row_error(row: list[str], column: int, width: int) -> str:

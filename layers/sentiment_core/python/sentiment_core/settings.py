@@ -31,6 +31,9 @@ class Settings:
     jobs_queue_url: str = ""
     idempotency_table: str = ""
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+    event_bus_name: str = ""  # where finished files and jobs are announced (functions/events.py)
+    # The function's memory, which prices its seconds; outside Lambda, one vCPU's worth.
+    lambda_memory_mb: int = LAMBDA_MB_PER_VCPU
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +48,8 @@ class Settings:
             jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
             idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
             max_receive_count=int(env.get("MAX_RECEIVE_COUNT") or DEFAULT_MAX_RECEIVE_COUNT),
+            event_bus_name=env.get("EVENT_BUS_NAME", ""),
+            lambda_memory_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or LAMBDA_MB_PER_VCPU),
         )
 
 

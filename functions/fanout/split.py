@@ -1,0 +1,103 @@
+"""Fan-out, step 1: find the file's row boundaries and write the chunk list the Distributed Map reads.
+
+A .csv.gz is decompressed once to a staging object, so every chunk can take a ranged GET of it.
+A file that cannot be scored gets error.json here, with the reason the single path would give.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+import zlib
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from functions.fanout.files import TEXT_COLUMN_METADATA, reject, s3, work_key, write_status
+from sentiment_core.chunking import plan_chunks
+from sentiment_core.csv_scoring import NotScorable
+
+logger = Logger(service="fanout-split")
+
+
+class _Unseekable(io.RawIOBase):
+    """A forward-only view of a stream: the upload then reads it once instead of seeking back."""
+
+    def __init__(self, source) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
+    """Decompress key to the run's staging object; return its key and ETag."""
+    staged = work_key(run, "source.csv")
+    body = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
+    try:
+        s3.upload_fileobj(io.BufferedReader(_Unseekable(gzip.GzipFile(fileobj=body))), bucket, staged)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise NotScorable(f"the .csv.gz file is not valid gzip ({error}): upload it again") from None
+    return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
+
+
+def _find(bucket: str, key: str) -> tuple[str, dict]:
+    """The object and its metadata. S3 URL-encodes keys in its events (spaces as '+'): if the key as
+    given is not there, the decoded one is."""
+    try:
+        return key, s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey") or unquote_plus(key) == key:
+            raise
+    return unquote_plus(key), s3.head_object(Bucket=bucket, Key=unquote_plus(key))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    bucket, run = event["bucket"], event["run"]
+    key, head = _find(bucket, event["key"])
+    plan = {
+        "bucket": bucket,
+        "key": key,
+        "etag": head["ETag"],  # the merge writes only if the source is still this upload
+        "run": run,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": time.time(),
+    }
+    write_status(plan, "splitting")
+    try:
+        source, source_etag = key, head["ETag"]
+        if key.lower().endswith(".gz"):
+            source, source_etag = _stage_gzip(bucket, key, head["ETag"], run)
+        body = s3.get_object(Bucket=bucket, Key=source, IfMatch=source_etag)["Body"]
+        requested = head.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
+        layout, chunks = plan_chunks(body, int(event["chunk_rows"]), requested)
+    except NotScorable as problem:
+        logger.warning("file not scored", extra={"reason": str(problem)})
+        reject(plan, str(problem))
+        return {**plan, "rejected": True}
+    chunk_list = work_key(run, "chunks.json")
+    s3.put_object(Bucket=bucket, Key=chunk_list, Body=json.dumps([c.as_dict() for c in chunks]).encode())
+    s3.put_object(Bucket=bucket, Key=work_key(run, "header.csv"), Body=layout.output_header())
+    plan.update(
+        rejected=False,
+        source=source,
+        source_etag=source_etag,
+        chunk_list=chunk_list,
+        chunks=len(chunks),
+        chunk_rows=int(event["chunk_rows"]),
+        rows=sum(c.rows for c in chunks),
+        layout=layout.as_dict(),
+    )
+    write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
+    logger.info("file split", extra={"rows": plan["rows"], "chunks": plan["chunks"]})
+    return plan
