@@ -24,6 +24,7 @@ from functions.events import EVENT_SOURCE
 from local_run.fanout import FUNCTIONS, create_state_machine
 from local_run.functions import route_invocations
 from local_run.lambda_context import LocalLambdaContext
+from sentiment_core import settings
 from sentiment_core.csv_scoring import score_csv
 from sentiment_core.model import get_model
 
@@ -48,6 +49,7 @@ def stack():
         )
         events.put_targets(Rule="files", EventBusName="fanout-test-bus", Targets=[{"Id": "q", "Arn": arn}])
         os.environ["EVENT_BUS_NAME"] = "fanout-test-bus"
+        settings.current.cache_clear()  # read afresh, as a new execution environment would
         modules = {name: importlib.import_module(module) for name, module in FUNCTIONS.items()}
         handlers = {
             name: (
