@@ -1,6 +1,7 @@
 # make run    the service on this machine (moto for AWS), http://127.0.0.1:$${PORT:-3000}
 # make test   lint, unit and end-to-end tests, template validation
-# make model  train, export, quantize and evaluate the model (about 90 minutes on 2 CPU cores)
+# make model  masked-LM pretrain, fine-tune (2 seeds), export, quantize, evaluate: resumable; minutes on a
+#             GPU, about 7 hours on 2 CPU cores (a fine-tune epoch about 37 minutes)
 # make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 10 minutes)
 # make test-container  build the image for amd64 and arm64, run it under the Lambda emulator and sam local (root, Debian)
 # make local-image     the image for this machine's CPU, for sam local (podman; root, Debian)
@@ -81,7 +82,7 @@ browser:
 model: venv
 	$(PY) -m model_export all
 
-model-train model-export model-quantize model-evaluate: venv
+model-pretrain model-train model-export model-quantize model-evaluate: venv
 	$(PY) -m model_export $(@:model-%=%) $(if $(FORCE),--force)
 
 bench: venv

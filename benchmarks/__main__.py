@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime
 
-from benchmarks import recommend, report_markdown
+from benchmarks import batch_invariance, recommend, report_markdown
 from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
@@ -66,6 +66,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: int) -> dict
     )
     step("peak memory of each function")
     memory = run_json(["-m", "benchmarks.memory", "--rows", str(rows)])
+    step("same text, same score: batched vs per-text runs")
+    invariance = run_json(["-m", "benchmarks.batch_invariance", "--json"])
     step("CSV fan-out on the local stack vs one invocation")
     fanout = run_json(["-m", "benchmarks.fanout", "--rows", str(fanout_rows)], timeout=7200)
     step("time vs length and batch size")
@@ -92,6 +94,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: int) -> dict
         "memory": memory,
         "fanout": fanout,
         "scaling": scaling,
+        "batch_invariance": invariance,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -133,6 +136,8 @@ def main() -> None:
         (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report["scaling"], args.out / "scaling.png")
     markdown = report_markdown.render(report)
+    if "batch_invariance" in report:
+        markdown += "\n" + batch_invariance.markdown(report["batch_invariance"])
     (args.out / "report.md").write_text(markdown)
     print(markdown)
 

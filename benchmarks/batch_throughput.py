@@ -59,7 +59,6 @@ def batch_rows_per_second(rows: list[dict]) -> dict:
         "rows": len(rows),
         "seconds": round(seconds, 2),
         "rows_per_s": round(len(rows) / seconds, 1),
-        "mini_batch": batch.model.batch_size,
         "threads": batch.model.threads,
         "bytes": len(data),
     }

@@ -1,11 +1,11 @@
-"""`python -m model_export [all|train|export|quantize|evaluate] [--force]`."""
+"""`python -m model_export [all|pretrain|train|export|quantize|evaluate] [--force]`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-STAGES = ["train", "export", "quantize", "evaluate"]
+STAGES = ["pretrain", "train", "export", "quantize", "evaluate"]
 
 
 def main() -> None:

@@ -23,10 +23,12 @@ import numpy as np
 from model_export import settings
 from model_export.data import Review, load_reviews, train_validation_split
 from model_export.export import INPUT_NAMES, OUTPUT_NAMES, session
+from model_export.hard_cases import hard_case_accuracy
 from model_export.modeling import load_base_tokenizer
 from model_export.quantize import logits
 from sentiment_core.manifest import sha256_file
 from sentiment_core.manifest import write as write_manifest
+from sentiment_core.model import SentimentModel
 from sentiment_core.preprocess import (
     HEAD_TOKENS,
     MAX_LENGTH,
@@ -62,7 +64,7 @@ def classification_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict:
 def cached_logits(name: str, model_path: Path, encoded) -> np.ndarray:
     """Test-set logits, cached per model file (by sha256), so an interrupted evaluation resumes where it
     stopped and a forced one recomputes only what depends on something else."""
-    cache = settings.WORK_DIR / "eval" / f"{name}-{sha256_file(model_path)[:16]}.npy"
+    cache = settings.WORK_DIR / "eval" / f"{name}-alone-{sha256_file(model_path)[:16]}.npy"
     if cache.exists():
         return np.load(cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +170,10 @@ def write_artifact(manifest: dict, int8_path: Path) -> None:
     shutil.copyfile(int8_path, out / "model.onnx")
     load_base_tokenizer().save(str(out / "tokenizer.json"))
     write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
-    log.info("artifact written to %s", out)
+    # Through the serving core, so the figure is the served model's; it loads the manifest just written.
+    manifest["evaluation"]["hard_cases"] = hard_case_accuracy(SentimentModel(out, threads=1))
+    write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
+    log.info("artifact written to %s; hard cases %s", out, manifest["evaluation"]["hard_cases"]["accuracy"])
 
 
 def evaluate(force: bool = False) -> Path:
@@ -239,7 +244,7 @@ def evaluate(force: bool = False) -> Path:
                 "tail_tokens": TAIL_TOKENS,
                 "max_length": MAX_LENGTH,
             },
-            "padding": "dynamic, to the longest sequence of each mini-batch",
+            "padding": "none: each text runs alone (batch of 1), so its score depends on nothing else",
             "tokenizer_truncation": None,
             "tokenizer_padding": None,
         },
@@ -247,6 +252,7 @@ def evaluate(force: bool = False) -> Path:
             "train_csv_sha256": sha256_file(settings.TRAIN_CSV),
             "test_csv_sha256": sha256_file(settings.TEST_CSV),
         },
+        "pretraining": json.loads((settings.PRETRAINED_DIR / "pretrain_report.json").read_text()),
         "training": json.loads((settings.TRAINED_DIR / "train_report.json").read_text()),
         "export": reports["export"],
         "quantization": {

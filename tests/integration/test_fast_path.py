@@ -86,7 +86,7 @@ def assert_same(fanned: tuple[dict, dict], single: tuple[dict, dict]) -> None:
 
 
 def test_a_scored_file_gives_the_same_outputs_and_event_on_both_paths(stack, batch):
-    data = fanout.reviews(CHUNK_ROWS - 1, bom=True)  # one chunk: the fan-out scores it as one batch too
+    data = fanout.reviews(CHUNK_ROWS - 1, bom=True)  # one chunk, so status.json counts alike
     fanned, single = both_paths(stack, batch, "incoming/same/reviews.csv", data)
     assert fanned[0]["csv"].startswith(b"\xef\xbb\xbf") and fanned[0]["error.json"] is None
     assert json.loads(fanned[0]["status.json"])["state"] == "done"

@@ -95,12 +95,7 @@ def test_csv_is_scored_exactly_as_the_batch_function_scores_it(batch, aws, tmp_p
     )
     assert out.read_bytes().startswith(b"\xef\xbb\xbf") and from_lambda.startswith(b"\xef\xbb\xbf")
     assert len(ours) == len(theirs) == 9  # header + one row per input row
-    score = ours[0].index("score")
-    for mine, lambdas in zip(ours, theirs, strict=True):
-        # Identical except the score digits, which may differ in the last place with the thread count.
-        assert mine[:score] + mine[score + 1 :] == lambdas[:score] + lambdas[score + 1 :]
-        if mine[score] and mine[score] != "score":
-            assert abs(float(mine[score]) - float(lambdas[score])) < 1e-3
+    assert ours == theirs  # a score depends on the text alone, not on the thread count or chunking
     assert [row[5] for row in ours[1:]] == [  # the error column
         "",
         "empty text",

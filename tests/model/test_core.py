@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from sentiment_core import settings
-from sentiment_core.model import ModelLoadError, SentimentModel, get_model, mini_batches
-from sentiment_core.preprocess import MAX_LENGTH, encode_batch
+from sentiment_core.model import ModelLoadError, SentimentModel, get_model
+from sentiment_core.preprocess import MAX_LENGTH
 
 POSITIVE = "One of the best films I have ever seen. Wonderful acting, a beautiful story, I loved it."
 NEGATIVE = "The worst movie of the year. Boring, badly acted and far too long. A complete waste of time."
@@ -26,16 +25,12 @@ def test_obvious_reviews_get_obvious_labels(model):
     assert all(p.score > 0.9 for p in predictions)
 
 
-def test_batching_keeps_input_order(model):
+def test_a_request_keeps_input_order_and_each_score_is_the_score_alone(model):
     texts = [POSITIVE, NEGATIVE] * 10 + ["word " * n + "great" for n in (3, 300, 40, 900)]
     one_by_one = [model.predict([t])[0] for t in texts]
-    batched = model.predict(texts)
-    lengths = [len(e.ids) for e in encode_batch(model.tokenizer, texts)]
-    assert len(mini_batches(lengths, model.batch_size, model.batch_tokens)) > 1  # several runs
-    assert [p.label for p in batched] == [p.label for p in one_by_one]
-    assert [p.tokens for p in batched] == [p.tokens for p in one_by_one]
-    # Dynamic int8 scales activations per batch, so batch-mates move a score by ~0.01, never a label here.
-    np.testing.assert_allclose([p.score for p in batched], [p.score for p in one_by_one], atol=0.05)
+    together = model.predict(texts)
+    assert [p.tokens for p in together] == [p.tokens for p in one_by_one]
+    assert [p.probabilities for p in together] == [p.probabilities for p in one_by_one]
 
 
 def test_probabilities_sum_to_one_and_score_is_the_label_probability(model):
@@ -56,7 +51,7 @@ def test_empty_input_gives_no_predictions(model):
 
 def test_missing_artifact_fails_clearly(tmp_path):
     with pytest.raises(ModelLoadError, match=r"no manifest\.json"):
-        SentimentModel(tmp_path, threads=1, batch_size=4)
+        SentimentModel(tmp_path, threads=1)
 
 
 def test_corrupt_artifact_fails_clearly(tmp_path):
@@ -67,7 +62,7 @@ def test_corrupt_artifact_fails_clearly(tmp_path):
         f.seek(1000)
         f.write(b"\x00\x01\x02")
     with pytest.raises(ModelLoadError, match=r"model\.onnx does not match its sha256"):
-        SentimentModel(tmp_path, threads=1, batch_size=4)
+        SentimentModel(tmp_path, threads=1)
 
 
 def test_artifact_built_with_other_truncation_is_refused(tmp_path):
@@ -76,15 +71,4 @@ def test_artifact_built_with_other_truncation_is_refused(tmp_path):
     manifest["preprocessing"]["truncation"]["tail_tokens"] = 0
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelLoadError, match="truncation"):
-        SentimentModel(tmp_path, threads=1, batch_size=4, verify=False)
-
-
-def test_mini_batches_keep_padded_tokens_within_budget_and_cover_every_text():
-    lengths = [10, 300, 20, 5, 256, 40, 12, 12, 64]
-    groups = mini_batches(lengths, max_rows=3, max_tokens=100)
-    assert sorted(i for g in groups for i in g.tolist()) == list(range(len(lengths)))
-    for group in groups:
-        padded = len(group) * max(lengths[i] for i in group)
-        assert len(group) == 1 or (padded <= 100 and len(group) <= 3)
-    assert [lengths[g[0]] for g in groups] == sorted(lengths[g[0]] for g in groups)  # shortest first
-    assert [len(g) for g in groups if lengths[g[0]] >= 256] == [1, 1]  # long texts run alone
+        SentimentModel(tmp_path, threads=1, verify=False)

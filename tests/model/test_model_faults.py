@@ -77,10 +77,10 @@ def test_an_unreadable_model_fails_clearly_even_without_checksums(tmp_path):
     artifact = copy_artifact(tmp_path)
     (artifact / "model.onnx").write_bytes(b"not an onnx graph")
     with pytest.raises(ModelLoadError, match=r"model\.onnx could not be loaded"):
-        SentimentModel(artifact, threads=1, batch_size=4, verify=False)
+        SentimentModel(artifact, threads=1, verify=False)
     (artifact / "manifest.json").write_text("{not json")
     with pytest.raises(ModelLoadError, match="manifest is not JSON"):
-        SentimentModel(artifact, threads=1, batch_size=4)
+        SentimentModel(artifact, threads=1)
 
 
 def health(api) -> tuple[int, dict]:

@@ -18,7 +18,7 @@ def test_the_served_artifact_reports_where_it_came_from(aws, tmp_path):
     registry.approve(entry.name, entry.version)
     dest = tmp_path / "registry-model"
     registry.fetch(entry.name, "approved", dest)
-    model = SentimentModel(dest, threads=1, batch_size=4)
+    model = SentimentModel(dest, threads=1)
     manifest = json.loads((repo_model / "manifest.json").read_text())
     assert model.sha256 == manifest["files"]["model.onnx"]["sha256"]
     assert model.manifest_sha256 == entry.manifest_sha256

@@ -74,9 +74,7 @@ def test_init_log_lines_name_the_artifact(api, monkeypatch, caplog):
 
     with caplog.at_level(logging.INFO, logger="sentiment_core.model"):
         config = settings.current()  # the uncached loader: what every function runs at init
-        _load.__wrapped__(
-            config.model_dir, config.inference_threads, config.batch_size, config.batch_tokens, True
-        )
+        _load.__wrapped__(config.model_dir, config.inference_threads, True)
     (loaded,) = [r for r in caplog.records if r.getMessage() == "model loaded"]
     assert (loaded.model_version, loaded.model_sha256, loaded.manifest_sha256) == (
         version,

@@ -38,7 +38,6 @@ def test_the_check_finds_a_read():
 def test_defaults_without_any_variable(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     config = Settings.from_env({})
-    assert config.batch_size == settings.DEFAULT_BATCH_SIZE and config.batch_tokens == 512
     assert config.verify_model_sha256 and config.low_confidence_threshold == 0.7
     assert config.max_receive_count == 3 and config.jobs_table == ""
     assert config.model_dir in (settings.IMAGE_MODEL_DIR, settings.REPO_MODEL_DIR)
@@ -49,8 +48,6 @@ def test_every_variable_is_read():
         {
             "MODEL_DIR": "/m",
             "INFERENCE_THREADS": "3",
-            "INFERENCE_BATCH_SIZE": "8",
-            "INFERENCE_BATCH_TOKENS": "2048",
             "VERIFY_MODEL_SHA256": "false",
             "LOW_CONFIDENCE_THRESHOLD": "0.9",
             "JOBS_TABLE": "jobs",
@@ -64,14 +61,14 @@ def test_every_variable_is_read():
         }
     )
     assert dataclasses.astuple(config) == (
-        Path("/m"), 3, 8, 2048, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
+        Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
         "https://app.example.com",
     )  # fmt: skip
 
 
 def test_settings_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        Settings.from_env({}).batch_size = 1  # type: ignore[misc]
+        Settings.from_env({}).inference_threads = 1  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ TEXT_COLUMNS = ("text", "review")
 DELIMITERS = ",;\t|"
 OUTPUT_COLUMNS = ("label", "score", "error")
 SNIFF_BYTES = 64 * 1024
-CHUNK_ROWS = 512  # rows scored together: long enough for length sorting to pay, small in memory
+CHUNK_ROWS = 512  # rows read and scored together: enough texts to keep every thread busy, small in memory
 MAX_CELL_CHARS = 10 * 1024 * 1024
 
 csv.field_size_limit(MAX_CELL_CHARS)

@@ -6,6 +6,7 @@ import functools
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,8 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from sentiment_core import manifest
-from sentiment_core.preprocess import HEAD_TOKENS, TAIL_TOKENS, encode_batch, pad_batch, prepare_tokenizer
-from sentiment_core.settings import DEFAULT_BATCH_TOKENS, Settings, current
+from sentiment_core.preprocess import HEAD_TOKENS, TAIL_TOKENS, Encoded, encode_batch, prepare_tokenizer
+from sentiment_core.settings import Settings, current
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,22 @@ class LoadTimings:
     verify_ms: float
 
 
-def mini_batches(lengths: list[int], max_rows: int, max_tokens: int) -> list[np.ndarray]:
-    """Indices grouped shortest first, each group padded to at most `max_tokens` (rows x longest).
+def session_options() -> ort.SessionOptions:
+    """One thread inside a run, so a text's arithmetic never depends on the thread count;
+    parallelism comes from running several texts at once (see `SentimentModel.predict`)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return options
 
-    A budget in tokens, not rows: long reviews run alone, where batching them only adds cache
-    pressure, while short texts share a run and its fixed cost.
-    """
-    groups: list[list[int]] = []
-    for i in np.argsort(lengths, kind="stable").tolist():
-        if not groups or len(groups[-1]) == max_rows or (len(groups[-1]) + 1) * lengths[i] > max_tokens:
-            groups.append([])
-        groups[-1].append(i)
-    return [np.array(g) for g in groups]
+
+def logits_alone(session: ort.InferenceSession, encoded: Encoded) -> np.ndarray:
+    """Logits of one text, run alone and unpadded: dynamic int8 quantization then scales
+    activations on this text only, so they depend on nothing but the text and the model.
+    The training side evaluates with this too, so its figures are the served model's."""
+    ids = np.array([encoded.ids], dtype=np.int64)
+    return session.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -66,9 +71,7 @@ class SentimentModel:
         self,
         model_dir: Path,
         threads: int,
-        batch_size: int,
         verify: bool = True,
-        batch_tokens: int = DEFAULT_BATCH_TOKENS,
     ) -> None:
         self.load_started_at = time.time()
         started = time.perf_counter()
@@ -88,13 +91,9 @@ class SentimentModel:
         except Exception as error:
             raise ModelLoadError(f"tokenizer.json could not be loaded: {error}") from None
         tokenized = time.perf_counter()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
             self.session = ort.InferenceSession(
-                str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+                str(model_dir / "model.onnx"), session_options(), providers=["CPUExecutionProvider"]
             )
         except Exception as error:
             raise ModelLoadError(f"model.onnx could not be loaded: {error}") from None
@@ -105,8 +104,8 @@ class SentimentModel:
         )
         self.load_finished_at = time.time()
         self.threads = threads
-        self.batch_size = batch_size
-        self.batch_tokens = batch_tokens
+        # onnxruntime releases the GIL inside run(), so these threads score texts truly in parallel.
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="inference") if threads > 1 else None
         self.labels: list[str] = self.manifest["labels"]
         self.pad_id = self.tokenizer.token_to_id("[PAD]")
 
@@ -128,20 +127,20 @@ class SentimentModel:
         values = list(prediction.probabilities.values())
         return all(math.isfinite(v) for v in values) and abs(sum(values) - 1) < 1e-3
 
+    def _probabilities(self, encoded: Encoded) -> list[float]:
+        return _softmax(logits_alone(self.session, encoded)[None])[0].tolist()
+
     def predict(self, texts: list[str]) -> list[Prediction]:
-        """Predictions in input order; texts run in length-sorted, padded mini-batches (`mini_batches`)."""
+        """Predictions in input order; each text runs alone, `threads` texts at a time."""
         if not texts:
             return []
         encoded = encode_batch(self.tokenizer, texts)
-        probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        for idx in mini_batches([len(e.ids) for e in encoded], self.batch_size, self.batch_tokens):
-            input_ids, attention_mask = pad_batch([encoded[i] for i in idx], self.pad_id)
-            logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[
-                0
-            ]
-            probabilities[idx] = _softmax(logits)
+        if self._pool is None or len(encoded) == 1:
+            probabilities = [self._probabilities(e) for e in encoded]
+        else:
+            probabilities = list(self._pool.map(self._probabilities, encoded))
         predictions = []
-        for enc, probs in zip(encoded, probabilities.tolist(), strict=True):
+        for enc, probs in zip(encoded, probabilities, strict=True):
             best = int(np.argmax(probs))
             predictions.append(
                 Prediction(
@@ -161,17 +160,15 @@ def get_model(settings: Settings | None = None) -> SentimentModel:
     return _load(
         settings.model_dir,
         settings.inference_threads,
-        settings.batch_size,
-        settings.batch_tokens,
         settings.verify_model_sha256,
     )
 
 
 @functools.cache  # keyed on what shapes the model only, so settings that differ elsewhere share it
-def _load(model_dir: Path, threads: int, batch_size: int, batch_tokens: int, verify: bool) -> SentimentModel:
+def _load(model_dir: Path, threads: int, verify: bool) -> SentimentModel:
     started = time.perf_counter()
     try:
-        model = SentimentModel(model_dir, threads, batch_size, verify=verify, batch_tokens=batch_tokens)
+        model = SentimentModel(model_dir, threads, verify=verify)
     except ModelLoadError as error:
         # The one line to look for when a function fails at init; the exception then stops the init.
         log.critical("model failed to load: %s", error)

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LAMBDA_MB_PER_VCPU = 1769  # Lambda grants one full vCPU at 1,769 MB, proportionally less below
-DEFAULT_BATCH_SIZE = 64  # the API's largest request: one run per request when the texts are short
-DEFAULT_BATCH_TOKENS = 512  # measured: 256-1024 tie on IMDB reviews; 4096 is 10-15% slower
 DEFAULT_LOW_CONFIDENCE = 0.7  # below this a prediction counts as low-confidence (a metric, not an error)
 # Must equal the job queue's redrive maxReceiveCount: the last attempt records why the job failed.
 DEFAULT_MAX_RECEIVE_COUNT = 3
@@ -26,8 +24,6 @@ REPO_MODEL_DIR = Path(__file__).resolve().parents[3] / "sentiment_model" / "mode
 class Settings:
     model_dir: Path
     inference_threads: int
-    batch_size: int  # at most this many texts per ONNX run
-    batch_tokens: int  # at most this many padded word pieces per ONNX run (see model.mini_batches)
     verify_model_sha256: bool  # off only to measure what the check costs
     low_confidence_threshold: float
     jobs_table: str = ""  # the job resources: set for the API and the worker only
@@ -46,8 +42,6 @@ class Settings:
         return cls(
             model_dir=_model_dir(env),
             inference_threads=_inference_threads(env),
-            batch_size=max(1, int(env.get("INFERENCE_BATCH_SIZE") or DEFAULT_BATCH_SIZE)),
-            batch_tokens=max(1, int(env.get("INFERENCE_BATCH_TOKENS") or DEFAULT_BATCH_TOKENS)),
             verify_model_sha256=env.get("VERIFY_MODEL_SHA256", "true").lower() not in ("0", "false", "no"),
             low_confidence_threshold=float(env.get("LOW_CONFIDENCE_THRESHOLD") or DEFAULT_LOW_CONFIDENCE),
             jobs_table=env.get("JOBS_TABLE", ""),
