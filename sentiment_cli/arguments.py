@@ -26,6 +26,7 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 FORMATS = ("csv", "jsonl")
 # One token, no spaces, ending like a file name (".csv", ".txt.gz") or holding a directory separator.
 _PATH_LIKE = re.compile(r"^\S*(/|\\)\S*$|^\S+\.[A-Za-z][A-Za-z0-9]{0,4}(\.gz)?$")
+_RATING = re.compile(r"^\d+(\.\d+)?/\d+$")  # "1/10", "7.5/10": a review, though it has a slash
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,15 @@ def is_csv_name(name: str) -> bool:
 
 
 def looks_like_path(text: str) -> bool:
-    return bool(_PATH_LIKE.match(text))
+    return bool(_PATH_LIKE.match(text)) and not _RATING.match(text)
+
+
+def is_file(name: str) -> bool:
+    """Path.is_file for any argument: a review longer than a file name may be is simply not a file."""
+    try:
+        return Path(name).is_file()
+    except OSError:  # ENAMETOOLONG
+        return False
 
 
 def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Request]:
@@ -98,14 +107,14 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Request]:
     args = parser.parse_args(argv)
     source = args.csv
     inputs = list(args.inputs)
-    if len(inputs) == 1 and inputs[0] != "-" and is_csv_name(inputs[0]) and Path(inputs[0]).is_file():
+    if len(inputs) == 1 and inputs[0] != "-" and is_csv_name(inputs[0]) and is_file(inputs[0]):
         if source:
             parser.error("give the CSV file once: as an argument or with --csv")
         source, inputs = inputs[0], []
     for item in inputs:
         if item == "-" and len(inputs) > 1:
             parser.error("'-' (stdin lines) cannot be mixed with texts")
-        if item != "-" and Path(item).is_file():
+        if item != "-" and is_file(item):
             hint = "" if is_csv_name(item) else f"; its lines: sentiment-score - < {item}"
             parser.error(f"{item} is a file, not a review: score one CSV (.csv or .csv.gz) per run{hint}")
         if item != "-" and looks_like_path(item):
@@ -116,7 +125,7 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Request]:
         parser.error("give a CSV file, texts to score, or '-' for stdin lines (one of them)")
     if not source and (args.summary or args.text_column):
         parser.error("--summary and --text-column go with a CSV file")
-    if source and source != "-" and not Path(source).is_file():
+    if source and source != "-" and not is_file(source):
         parser.error(f"no such file: {source}")
     for path in (args.out, args.summary):
         if path and path != "-" and not Path(path).parent.is_dir():

@@ -164,7 +164,7 @@ def test_usage_errors(tmp_path, capsys):
     assert "model did not load" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["reviews.csv", "data/reviews.csv.gz", "notes.txt", "./x", "10/10"])
+@pytest.mark.parametrize("name", ["reviews.csv", "data/reviews.csv.gz", "notes.txt", "./x", "exports/10"])
 def test_a_missing_file_name_is_an_error_not_a_review(name, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
@@ -173,6 +173,13 @@ def test_a_missing_file_name_is_an_error_not_a_review(name, tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert f"no such file: {name}" in err and "--text" in err
     assert main(["--text", name]) == 0  # the way to score it as a review anyway
+    assert json.loads(capsys.readouterr().out)["label"] in ("positive", "negative")
+
+
+@pytest.mark.parametrize("rating", ["1/10", "7.5/10", "A review longer than any file name. " * 20])
+def test_a_rating_or_a_long_review_is_a_review_not_a_file_name(rating, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main([rating]) == 0
     assert json.loads(capsys.readouterr().out)["label"] in ("positive", "negative")
 
 
