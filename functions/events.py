@@ -1,4 +1,4 @@
-"""One event per finished file or job on the stack's bus, for whoever subscribes (docs/fanout.md)."""
+"""One event per finished file or job on the stack's bus, for whoever subscribes (docs/batch.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The fast path for small files: one invocation scores a CSV put under incoming/ to scored/<name>.csv.
 
 EventBridge routes files under the template's FanoutMinBytes here (larger ones go to the fan-out,
-docs/fanout.md); S3 notification records (events/, `sam local invoke`) are accepted as well. The
+docs/batch.md); S3 notification records (events/, `sam local invoke`) are accepted as well. The
 outputs, status.json and the completion event are the fan-out's, written with its helpers, so a
 subscriber cannot tell which path ran. An S3 failure raises, so Lambda retries the event; outputs
 are written from a finished local file, so a retry never finds a partial result presented as complete.
