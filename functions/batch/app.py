@@ -22,11 +22,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.fanout.files import (
     INCOMING,
     TEXT_COLUMN_METADATA,
+    Superseded,
+    check_source,
     find_object,
+    finish_scored,
     not_gzip,
     output_keys,
-    publish,
-    put_json,
     reject,
     s3,
     write_status,
@@ -42,10 +43,6 @@ logger, tracer, metrics, model = service.logger, service.tracer, service.metrics
 PROGRESS_EVERY_ROWS = 5_000
 # Stop this long before the timeout: enough to upload the error report instead of being killed mid-file.
 TIME_RESERVE_MS = 60_000
-
-
-class Superseded(Exception):
-    """The source was uploaded again while this invocation scored it: the newer upload's run writes."""
 
 
 class Progress:
@@ -77,11 +74,6 @@ def _score(plan: dict, context: LambdaContext, scored) -> Summary:
         raise not_gzip(error) from None
 
 
-def _check_source(plan: dict) -> None:
-    if s3.head_object(Bucket=plan["bucket"], Key=plan["key"])["ETag"] != plan["etag"]:
-        raise Superseded
-
-
 @tracer.capture_method(capture_response=False)
 def score_object(plan: dict, context: LambdaContext) -> Summary | None:
     bucket, outputs = plan["bucket"], output_keys(plan["key"])
@@ -92,38 +84,19 @@ def score_object(plan: dict, context: LambdaContext) -> Summary | None:
         except NotScorable as problem:
             logger.warning("file not scored", extra={"reason": str(problem)})
             metrics.add_metric(name="BatchFilesRejected", unit=MetricUnit.Count, value=1)
-            _check_source(plan)
+            check_source(plan)
             reject(plan, str(problem))
             return None
         scored.seek(0)
         # A summary from an earlier upload of this key would vouch for the new CSV if the summary
         # write below failed: remove it first, so the pair is only ever complete or visibly not.
         s3.delete_object(Bucket=bucket, Key=outputs["summary"])
-        _check_source(plan)
+        check_source(plan)
         s3.upload_fileobj(scored, bucket, outputs["csv"], ExtraArgs={"ContentType": "text/csv"})
     summary.seconds = round(time.time() - plan["started"], 3)  # upload to summary, as the fan-out's
     cost = round(lambda_cost(summary.seconds, current().lambda_memory_mb, 1), 6)
-    _check_source(plan)
-    # The summary is written last: its presence means the scored CSV is complete.
-    put_json(
-        bucket,
-        outputs["summary"],
-        {"source": plan["key"], "output": outputs["csv"], **summary.as_dict(), "cost_usd": cost},
-    )
-    s3.delete_object(Bucket=bucket, Key=outputs["error"])
     plan.update(rows=summary.rows, chunks=1 if summary.rows else 0)  # what the fan-out reports for it
-    write_status(
-        plan, "done", rows_done=summary.rows, chunks_done=plan["chunks"], chunks_failed=0, cost_usd=cost
-    )
-    publish(
-        plan,
-        "scored",
-        outputs={"csv": outputs["csv"], "summary": outputs["summary"]},
-        rows=summary.rows,
-        scored=summary.scored,
-        rows_with_errors=summary.rows_with_errors,
-        model=summary.model,
-    )
+    finish_scored(plan, summary, cost)
     _record_metrics(summary)
     logger.info("file scored", extra={k: v for k, v in summary.as_dict().items() if k != "model"})
     return summary

@@ -15,7 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from functions.events import publish as publish_event
-from sentiment_core.csv_scoring import NotScorable
+from sentiment_core.csv_scoring import NotScorable, Summary
 from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
 from sentiment_core.settings import current
 
@@ -101,6 +101,41 @@ def write_status(plan: dict, state: str, **fields) -> None:
 def publish(plan: dict, outcome: str, **detail) -> None:
     """The file's one event: "Batch file scored" or "Batch file failed"."""
     publish_event(f"Batch file {outcome}", {"bucket": plan["bucket"], "key": plan["key"], **detail})
+
+
+class Superseded(Exception):
+    """The source was uploaded again after this run read it: the newer upload's run writes the outputs."""
+
+
+def check_source(plan: dict) -> None:
+    """Before each output write: the object under the key is still the upload this run scored."""
+    if s3.head_object(Bucket=plan["bucket"], Key=plan["key"])["ETag"] != plan["etag"]:
+        raise Superseded
+
+
+def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
+    """After the scored CSV is in place: summary.json last of the outputs (its presence vouches for
+    the CSV), then the status and the file's event. The same on the fast path and the fan-out."""
+    outputs = output_keys(plan["key"])
+    check_source(plan)
+    put_json(
+        plan["bucket"],
+        outputs["summary"],
+        {"source": plan["key"], "output": outputs["csv"], **summary.as_dict(), "cost_usd": cost},
+    )
+    s3.delete_object(Bucket=plan["bucket"], Key=outputs["error"])
+    write_status(
+        plan, "done", rows_done=summary.rows, chunks_done=plan["chunks"], chunks_failed=0, cost_usd=cost
+    )
+    publish(
+        plan,
+        "scored",
+        outputs={"csv": outputs["csv"], "summary": outputs["summary"]},
+        rows=summary.rows,
+        scored=summary.scored,
+        rows_with_errors=summary.rows_with_errors,
+        model=summary.model,
+    )
 
 
 def reject(plan: dict, reason: str, **details) -> None:

@@ -17,11 +17,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import (
     WORK,
+    Superseded,
+    check_source,
     estimated_cost,
+    finish_scored,
     output_keys,
     part_name,
-    publish,
-    put_json,
     reject,
     s3,
     write_status,
@@ -31,10 +32,6 @@ from sentiment_core.csv_scoring import Summary
 logger = Logger(service="fanout-merge")
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every multipart part but the last
 READERS = 16
-
-
-class Superseded(Exception):
-    """The source object changed after this run split it."""
 
 
 def _listing(bucket: str, prefix: str) -> dict[str, int]:
@@ -48,16 +45,11 @@ def _read_json(bucket: str, key: str) -> dict:
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def _check_source(plan: dict) -> None:
-    if s3.head_object(Bucket=plan["bucket"], Key=plan["key"])["ETag"] != plan["etag"]:
-        raise Superseded
-
-
 def _assemble(bucket: str, target: str, parts: list[tuple[str, int]], plan: dict) -> None:
     """Concatenate parts into target: small ones buffered to 5 MiB, big ones copied inside S3."""
     if sum(size for _, size in parts) < MIN_PART_BYTES:
         body = b"".join(s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key, _ in parts)
-        _check_source(plan)
+        check_source(plan)
         s3.put_object(Bucket=bucket, Key=target, Body=body, ContentType="text/csv")
         return
     upload = s3.create_multipart_upload(Bucket=bucket, Key=target, ContentType="text/csv")["UploadId"]
@@ -90,7 +82,7 @@ def _assemble(bucket: str, target: str, parts: list[tuple[str, int]], plan: dict
                 flush()
         if buffer:
             flush()
-        _check_source(plan)
+        check_source(plan)
         s3.complete_multipart_upload(
             Bucket=bucket, Key=target, UploadId=upload, MultipartUpload={"Parts": done}
         )
@@ -129,7 +121,7 @@ def merge(plan: dict) -> dict:
     failed = _failures(plan, listing)
     if failed:
         ranges = "; ".join(f"rows {f['rows'][0]}-{f['rows'][1]}: {f['error']}" for f in failed if "rows" in f)
-        _check_source(plan)
+        check_source(plan)
         reject(
             plan,
             f"{len(failed)} of {plan['chunks']} chunks failed ({ranges or 'see failed_chunks'})",
@@ -157,25 +149,7 @@ def merge(plan: dict) -> dict:
     _assemble(bucket, outputs["csv"], parts, plan)
     total.seconds = round(time.time() - plan["started"], 3)
     cost = estimated_cost(sum(r["seconds"] for r in results), plan["chunks"])
-    _check_source(plan)
-    put_json(
-        bucket,
-        outputs["summary"],
-        {"source": plan["key"], "output": outputs["csv"], **total.as_dict(), "cost_usd": cost},
-    )
-    s3.delete_object(Bucket=bucket, Key=outputs["error"])
-    write_status(
-        plan, "done", rows_done=total.rows, chunks_done=plan["chunks"], chunks_failed=0, cost_usd=cost
-    )
-    publish(
-        plan,
-        "scored",
-        outputs={"csv": outputs["csv"], "summary": outputs["summary"]},
-        rows=total.rows,
-        scored=total.scored,
-        rows_with_errors=total.rows_with_errors,
-        model=total.model,
-    )
+    finish_scored(plan, total, cost)
     return {"status": "scored", "rows": total.rows}
 
 
