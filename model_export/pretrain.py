@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from model_export import settings
-from model_export.data import load_reviews, train_validation_split
+from model_export.data import length_bucketed_batches, load_reviews, train_validation_split
 from model_export.modeling import base_model_path, load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch
 
@@ -70,19 +70,6 @@ def _collator():
     return DataCollatorForLanguageModeling(
         tokenizer, mlm_probability=MASK_PROBABILITY, mask_replace_prob=0.8, random_replace_prob=0.1
     )
-
-
-def _batches(encoded: list[Encoded], rng: random.Random) -> list[list[int]]:
-    """Shuffled, then length-sorted inside windows of 50 batches so padding stays small."""
-    order = list(range(len(encoded)))
-    rng.shuffle(order)
-    window = BATCH_SIZE * 50
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start : start + window], key=lambda i: len(encoded[i].ids))
-        batches += [chunk[i : i + BATCH_SIZE] for i in range(0, len(chunk), BATCH_SIZE)]
-    rng.shuffle(batches)
-    return batches
 
 
 def masked_lm_loss(model, batch: dict[str, torch.Tensor], device) -> torch.Tensor:
@@ -139,7 +126,11 @@ def pretrain(force: bool = False) -> Path:
     # The base checkpoint has no MLM head: BertForMaskedLM adds a fresh one, tied to the word embeddings.
     model = BertForMaskedLM.from_pretrained(base_model_path()).to(device)
     rng = random.Random(settings.SEED)
-    schedule = [batch for _ in range(EPOCHS) for batch in _batches(fit_enc, rng)]
+    schedule = [
+        batch
+        for _ in range(EPOCHS)
+        for batch in length_bucketed_batches([len(e.ids) for e in fit_enc], BATCH_SIZE, rng)
+    ]
     steps_per_epoch = math.ceil(len(fit_enc) / BATCH_SIZE)
     total_steps = len(schedule)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)

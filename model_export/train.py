@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from model_export import pretrain, settings
-from model_export.data import load_reviews, train_validation_split
+from model_export.data import length_bucketed_batches, load_reviews, train_validation_split
 from model_export.modeling import load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
 
@@ -48,19 +48,6 @@ def recipe() -> dict:
         "frozen": [],
         "seeds": SEEDS,
     }
-
-
-def bucketed_batches(encoded: list[Encoded], rng: random.Random) -> list[list[int]]:
-    """Shuffle, then sort by length inside windows of 50 batches so padding stays small."""
-    order = list(range(len(encoded)))
-    rng.shuffle(order)
-    window = BATCH_SIZE * 50
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start : start + window], key=lambda i: len(encoded[i].ids))
-        batches += [chunk[i : i + BATCH_SIZE] for i in range(0, len(chunk), BATCH_SIZE)]
-    rng.shuffle(batches)
-    return batches
 
 
 def to_tensors(batch: list[Encoded], device: torch.device) -> dict[str, torch.Tensor]:
@@ -109,7 +96,10 @@ def train_seed(seed: int, data: dict, force: bool) -> dict:
     ).to(device)
 
     rng = random.Random(seed)
-    epochs = [bucketed_batches(data["train_enc"], rng) for _ in range(EPOCHS)]
+    epochs = [
+        length_bucketed_batches([len(e.ids) for e in data["train_enc"]], BATCH_SIZE, rng)
+        for _ in range(EPOCHS)
+    ]
     schedule = [batch for epoch in epochs for batch in epoch]
     total_steps = len(schedule)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
