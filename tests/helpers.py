@@ -6,17 +6,23 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from unittest import mock
 
 import boto3
 import pytest
+import requests
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 
@@ -187,3 +193,44 @@ def spawn_local_run(port: int, aws_port: int, **env: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@dataclass
+class LocalRun:
+    url: str
+    aws_endpoint: str
+    process: subprocess.Popen
+    output: list[str]
+
+
+def _drain(stream, lines: list[str]) -> None:
+    # Read the run's output as it comes: a full pipe would block the server mid-request.
+    for line in stream:
+        lines.append(line)
+
+
+@contextmanager
+def serving_local_run(**env: str) -> Iterator[LocalRun]:
+    """The local run on free ports, once /health answers; stopped with Ctrl-C (SIGINT) afterwards."""
+    port, aws_port = free_port(), free_port()
+    process = spawn_local_run(port, aws_port, **env)
+    output: list[str] = []
+    reader = threading.Thread(target=_drain, args=(process.stdout, output), daemon=True)
+    reader.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert process.poll() is None, "".join(output)
+            try:
+                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "local run did not come up in 60 s"
+            time.sleep(0.3)
+        yield LocalRun(url=url, aws_endpoint=f"http://127.0.0.1:{aws_port}", process=process, output=output)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        reader.join(timeout=10)

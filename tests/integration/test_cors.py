@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-import time
-
 import pytest
 import requests
 
-from tests.integration.conftest import _drain, free_port, spawn_local_run
+from tests.helpers import serving_local_run
 
 ALLOWED = "https://app.example.com"
 ALSO_ALLOWED = "http://localhost:5173"
@@ -19,24 +15,8 @@ REVIEW = {"text": "A wonderful film and I loved every minute."}
 
 @pytest.fixture(scope="module")
 def cors_run():
-    port = free_port()
-    process = spawn_local_run(port, free_port(), CORS_ALLOWED_ORIGINS=f"{ALLOWED}, {ALSO_ALLOWED}/")
-    output: list[str] = []
-    threading.Thread(target=_drain, args=(process.stdout, output), daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "".join(output)
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "local run did not come up in 60 s"
-        time.sleep(0.3)
-    yield url
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
+    with serving_local_run(CORS_ALLOWED_ORIGINS=f"{ALLOWED}, {ALSO_ALLOWED}/") as run:
+        yield run.url
 
 
 def preflight(url: str, origin: str) -> requests.Response:
