@@ -23,17 +23,17 @@ def render(r: dict) -> str:
         "spread over the split. Everything here is measured on this machine; the memory-size "
         "table below is modelled from these measurements for arm64 Lambda.",
         "",
-        "## Targets",
+        "## Speed-ups against the service's performance budget",
         "",
         *_table(
-            ["goal", "target", "measured", "met"],
+            ["ratio", "budget", "measured", "within budget"],
             [
                 [k.replace("_", " "), f"{v['target']}x", f"{v['measured']}x", "yes" if v["met"] else "**no**"]
                 for k, v in r["targets"].items()
             ],
         ),
         "",
-        "The batch target compares like with like: the batch function and one-at-a-time calls to the "
+        "The batch ratio compares like with like: the batch function and one-at-a-time calls to the "
         "core on the same threads. As deployed, a client calling `/predict` review by review gets the API's "
         "one thread, while a CSV gets the batch function's cores: "
         + (
