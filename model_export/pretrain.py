@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model_export import settings
+from model_export import checkpoint, settings
 from model_export.data import length_bucketed_batches, load_reviews, train_validation_split
 from model_export.modeling import base_model_path, load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch
@@ -138,37 +138,16 @@ def pretrain(force: bool = False) -> Path:
 
     step, history, loss_before = 0, [], None
     state_path = settings.PRETRAIN_CHECKPOINT_DIR / "state.pt"
-    if state_path.exists() and not force:
-        state = torch.load(state_path, weights_only=False)
-        if state["recipe"] == recipe():
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            step, history, loss_before = state["step"], state["history"], state["loss_before"]
-            torch.set_rng_state(state["torch_rng"])
-            log.info("pretrain: resuming at step %d/%d", step, total_steps)
-        else:
-            log.info("pretrain: checkpoint is of another recipe, starting over")
+    progress = None if force else checkpoint.resume(state_path, recipe(), model, optimizer, scheduler)
+    if progress:
+        step, history, loss_before = progress["step"], progress["history"], progress["loss_before"]
+        log.info("pretrain: resuming at step %d/%d", step, total_steps)
     if loss_before is None:
         loss_before = held_out_loss(model, collator, held_out, device, autocast_dtype)
 
     def save_checkpoint() -> None:
-        settings.PRETRAIN_CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = state_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "recipe": recipe(),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "step": step,
-                "history": history,
-                "loss_before": loss_before,
-                "torch_rng": torch.get_rng_state(),
-            },
-            tmp,
-        )
-        tmp.replace(state_path)
+        progress = {"step": step, "history": history, "loss_before": loss_before}
+        checkpoint.save(state_path, recipe(), model, optimizer, scheduler, progress)
 
     model.train()
     started = time.perf_counter()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model_export import pretrain, settings
+from model_export import checkpoint, pretrain, settings
 from model_export.data import length_bucketed_batches, load_reviews, train_validation_split
 from model_export.modeling import load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
@@ -108,37 +108,16 @@ def train_seed(seed: int, data: dict, force: bool) -> dict:
 
     step, best_acc, history, runs = 0, -1.0, [], []
     state_path = settings.CHECKPOINT_DIR / f"seed-{seed}" / "state.pt"
-    if state_path.exists() and not force:
-        state = torch.load(state_path, weights_only=False)
-        if state["recipe"] == recipe():
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            step, best_acc, history, runs = state["step"], state["best_acc"], state["history"], state["runs"]
-            torch.set_rng_state(state["torch_rng"])
-            log.info("train: seed %d resuming at step %d/%d", seed, step, total_steps)
-        else:
-            log.info("train: seed %d checkpoint is of another recipe, starting over", seed)
+    progress = None if force else checkpoint.resume(state_path, recipe(), model, optimizer, scheduler)
+    if progress:
+        step, best_acc = progress["step"], progress["best_acc"]
+        history, runs = progress["history"], progress["runs"]
+        log.info("train: seed %d resuming at step %d/%d", seed, step, total_steps)
     runs.append({"from_step": step, "to_step": total_steps})
 
     def save_checkpoint() -> None:
-        state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = state_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "recipe": recipe(),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "step": step,
-                "best_acc": best_acc,
-                "history": history,
-                "runs": runs,
-                "torch_rng": torch.get_rng_state(),
-            },
-            tmp,
-        )
-        tmp.replace(state_path)
+        progress = {"step": step, "best_acc": best_acc, "history": history, "runs": runs}
+        checkpoint.save(state_path, recipe(), model, optimizer, scheduler, progress)
 
     model.train()
     started = time.perf_counter()
