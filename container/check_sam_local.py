@@ -22,7 +22,7 @@ from urllib.parse import unquote_plus
 import boto3
 from moto.server import ThreadedMotoServer
 
-from container.podman_service import CONTAINERS_CONF, docker_api
+from container.podman_service import CONTAINERS_CONF, docker_api, stop
 from container.sam_local import (
     EVENTS,
     REGION,
@@ -167,11 +167,7 @@ def check_start_api(docker_host: str) -> dict:
             "docs": docs,
         }
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, timeout=60)
         log.close()
 
 

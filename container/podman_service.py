@@ -38,9 +38,14 @@ def docker_api(socket_dir: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield f"unix://{socket}"
     finally:
-        service.terminate()
-        try:
-            service.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            service.kill()
+        stop(service, timeout=10)
         socket.unlink(missing_ok=True)
+
+
+def stop(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()

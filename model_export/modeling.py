@@ -37,3 +37,14 @@ def pick_device():
     return torch.device("cpu"), (
         torch.bfloat16 if re.search(r"\b(amx_bf16|avx512_bf16)\b", cpu_flags) else None
     )
+
+
+def apply_gradients(loss, model, optimizer, scheduler) -> None:
+    """One optimizer step from `loss`, gradients clipped to norm 1 (both training stages)."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)

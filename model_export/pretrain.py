@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from model_export import checkpoint, settings
 from model_export.data import length_bucketed_batches, load_reviews, train_validation_split
-from model_export.modeling import base_model_path, load_base_tokenizer, pick_device
+from model_export.modeling import apply_gradients, base_model_path, load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch
 
 log = logging.getLogger(__name__)
@@ -159,11 +159,7 @@ def pretrain(force: bool = False) -> Path:
             device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
         ):
             loss = masked_lm_loss(model, batch, device)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        apply_gradients(loss, model, optimizer, scheduler)
         step += 1
         epoch_losses.append(loss.item())
         progress.update(1)

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from model_export import checkpoint, pretrain, settings
 from model_export.data import length_bucketed_batches, load_reviews, train_validation_split
-from model_export.modeling import load_base_tokenizer, pick_device
+from model_export.modeling import apply_gradients, load_base_tokenizer, pick_device
 from sentiment_core.preprocess import Encoded, encode_batch, pad_batch
 
 log = logging.getLogger(__name__)
@@ -130,11 +130,7 @@ def train_seed(seed: int, data: dict, force: bool) -> dict:
             device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
         ):
             loss = model(**inputs, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        apply_gradients(loss, model, optimizer, scheduler)
         step += 1
         progress.update(1)
         progress.set_postfix(loss=f"{loss.item():.3f}")
