@@ -16,6 +16,7 @@ from local_run.fanout import FUNCTIONS as FANOUT_FUNCTIONS
 from local_run.fanout import create_state_machine
 from local_run.functions import FunctionPool, route_invocations
 from local_run.gateway import make_server
+from local_run.moto_overhead import lighter_moto
 from local_run.pollers import Poller, SqsPoller, UploadRouter
 from local_run.resources import (
     START_RULES,
@@ -95,6 +96,7 @@ class LocalStack:
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._configure_environment()
+        self._routes.enter_context(lighter_moto())
         self._moto.start()
         requests.post(
             f"{self.endpoint}/moto-api/config",
