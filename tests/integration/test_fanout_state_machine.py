@@ -21,6 +21,7 @@ from moto import mock_aws
 from moto.core.config import default_user_config
 
 from functions.events import EVENT_SOURCE
+from functions.fanout import files
 from local_run.fanout import FUNCTIONS, create_state_machine
 from local_run.functions import route_invocations
 from local_run.lambda_context import LocalLambdaContext
@@ -152,6 +153,28 @@ def test_a_file_is_scored_in_chunks_to_the_single_path_output(stack):
     (event,) = events(stack)
     assert event["detail-type"] == "Batch file scored"
     assert event["detail"]["outputs"]["csv"] == "scored/a.csv" and event["detail"]["rows"] == 30
+
+
+def test_status_is_rewritten_after_each_chunk_up_to_a_hundred_chunks_then_about_each_hundredth(
+    stack, monkeypatch
+):
+    score = stack["modules"]["fanout-score"]
+
+    def rewrites_for(chunks: int) -> int:
+        return sum(score._reports_progress({"chunks": chunks}, index) for index in range(chunks))
+
+    assert [rewrites_for(n) for n in (1, 100, 101, 5000)] == [1, 100, 51, 100]
+    rewrites = []
+
+    def write_status(plan, state, **fields):
+        rewrites.append(fields["chunks_done"])
+        return files.write_status(plan, state, **fields)
+
+    monkeypatch.setattr(score, "PROGRESS_UPDATES", 2)  # 5 chunks: chunks 0 and 3 rewrite it
+    monkeypatch.setattr(score, "write_status", write_status)
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/progress.csv", Body=reviews(30))
+    assert run(stack, "incoming/progress.csv") == {"status": "scored", "rows": 30}
+    assert len(rewrites) == 2 and all(1 <= done <= 5 for done in rewrites)
 
 
 def test_big_parts_are_copied_inside_s3_and_small_ones_joined(stack, monkeypatch):
