@@ -82,7 +82,7 @@ def fanout(rows: int) -> dict:
         results = {}
         for name, data in (
             ("one-row", short_reviews(1)),
-            ("chunks", short_reviews(CHUNK_PROBE_ROWS)),
+            ("chunks", short_reviews(CHUNK_PROBE_ROWS)),  # for the one-row-a-chunk run below
             ("bench", short_reviews(rows)),
         ):
             started = time.perf_counter()
@@ -279,11 +279,12 @@ def render(result: dict) -> str:
         f"{first['one_row_file_seconds']} s end to end (the single path: it is under FanoutMinBytes); "
         "one execution of the state machine on it, split to merge, "
         f"{first.get('one_row_execution_seconds')} s. "
-        "Orchestration s/chunk is a worker's time per "
-        "chunk beyond its rows: a file of "
-        f"{CHUNK_PROBE_ROWS - 1} more one-row chunks than a one-row file, times the workers. The time lost "
+        "Orchestration s/chunk is what a chunk costs a worker beyond its rows: the state machine run "
+        f"with one row a chunk on a {CHUNK_PROBE_ROWS}-row and a 1-row file, the difference in seconds "
+        f"/ {CHUNK_PROBE_ROWS - 1} x the workers. The time lost "
         "that orchestration does not explain is scoring: two processes side by side on the machine's cores "
-        "score slower than one alone (as two threads in one invocation do). "
+        "score slower than one alone (as two threads in one invocation do), and on a shared machine, "
+        "whatever else runs. "
         f"IMDB-length reviews: {c['rows_per_s']} rows/s per chunk worker (1 thread); the "
         f"row-boundary pass reads {c['split_mb_per_s']} MB/s.",
         "",

@@ -22,9 +22,9 @@ service = start("fanout-score")
 logger, metrics = service.logger, service.metrics
 
 
-# Each status rewrite lists the run's files (one LIST per 1,000), so a rewrite after every one of n
-# chunks would cost n * n / 500 LISTs: 50,000 for a 5,000-chunk file. About every 1/100th of the
-# chunks rewrites it instead; the merge's "merging" status has the final counts.
+# Each status rewrite lists the run's files (two a chunk, one LIST per 1,000), so a rewrite after
+# every one of n chunks would cost about n * n / 1,000 LISTs: 25,000 for a 5,000-chunk file. About
+# every hundredth chunk rewrites it instead; the merge's "merging" status has the final counts.
 PROGRESS_UPDATES = 100
 
 
