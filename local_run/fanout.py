@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cfnlint.decode import cfn_yaml
+from local_run.stack_template import deployed
 
 REPO = Path(__file__).resolve().parents[1]
 DEFINITION = REPO / "statemachine" / "csv_fanout.asl.json"
-TEMPLATE = REPO / "template.yaml"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # Function name -> handler module; the names stand in for the template's function ARNs.
 FUNCTIONS = {
@@ -24,7 +23,7 @@ FUNCTION_SUBSTITUTIONS = {
     "ScoreFunctionArn": "fanout-score",
     "MergeFunctionArn": "fanout-merge",
 }
-# Substitution -> the template parameter that sets it (template.yaml's DefinitionSubstitutions).
+# Substitution -> the template parameter that sets it (the state machine's DefinitionSubstitutions).
 TEMPLATE_PARAMETERS = {
     "ChunkRows": "FanoutChunkRows",
     "MaxConcurrency": "FanoutMaxConcurrency",
@@ -37,7 +36,7 @@ def _arn(name: str) -> str:
 
 
 def template_parameter(name: str) -> str:
-    return str(cfn_yaml.load(str(TEMPLATE))["Parameters"][name]["Default"])
+    return str(deployed()["Parameters"][name]["Default"])
 
 
 def definition(**overrides: object) -> str:

@@ -1,25 +1,23 @@
 """The AWS resources template.yaml defines, created on the local endpoint (moto) from the template itself.
 
 Tables (keys, billing), queues (redrive policies), the file-event bus, the fan-out's start rule and
-the functions' environment variables are read from template.yaml, so the local run cannot drift
-from what is deployed. What AWS does that moto cannot is stood in for here, and said where.
+the functions' environment variables are read from template.yaml and its nested templates (one view:
+local_run/stack_template.py), so the local run cannot drift from what is deployed.
+What AWS does that moto cannot is stood in for here, and said where.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import boto3
-from cfnlint.decode import cfn_yaml
 
 from functions.events import EVENT_SOURCE
+from local_run.stack_template import deployed as template
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 PREFIX = "imdb-sentiment"
 # Lambda is S3's (and EventBridge's) target in AWS; here S3 notifies this queue, which a poller drains.
 UPLOADS_QUEUE = f"{PREFIX}-uploads"
@@ -33,11 +31,6 @@ FUNCTIONS = {
     "fanout-score": "FanoutScoreFunction",
     "fanout-merge": "FanoutMergeFunction",
 }
-
-
-@functools.cache
-def template() -> dict:
-    return cfn_yaml.load(str(TEMPLATE))
 
 
 def resources_of(kind: str) -> dict[str, dict]:
@@ -118,14 +111,15 @@ class Resources:
                 return self.queue_urls[ref]
             if ref in template().get("Parameters", {}):
                 return str(parameter_default(node))
-            return local_name(ref)
+            return self.bucket if ref == "DataBucket" else local_name(ref)
         if isinstance(node, dict) and "Fn::Sub" in node and "-data-" in str(node["Fn::Sub"]):
             return self.bucket  # the data bucket's name, built from the stack name
         return str(node)
 
     def environment(self, function: str | None = None) -> dict[str, str]:
-        """The variables the template gives a function (Globals and its own); all functions' if None."""
-        variables = dict(template()["Globals"]["Function"].get("Environment", {}).get("Variables", {}))
+        """The variables the template gives a function (its template's Globals and its own); all
+        functions' if None."""
+        variables: dict = {}
         names = [FUNCTIONS[function]] if function else list(FUNCTIONS.values())
         for name in names:
             own = template()["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})

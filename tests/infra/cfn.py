@@ -8,6 +8,8 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from local_run.stack_template import deployed
+
 REPO = Path(__file__).resolve().parents[2]
 ROOT_PATH = REPO / "template.yaml"
 BOOTSTRAP_PATH = REPO / "pipeline" / "bootstrap.yaml"
@@ -20,9 +22,13 @@ def load(path: Path) -> dict:
 
 
 ROOT = load(ROOT_PATH)
-RESOURCES = ROOT["Resources"]
+# Every resource the stack deploys, nested ones included, each reading as if the root declared it
+# (local_run/stack_template.py): what the tests of functions, roles and storage read.
+RESOURCES = deployed()["Resources"]
 BOOTSTRAP = load(BOOTSTRAP_PATH)
 NESTED = {path.relative_to(REPO).as_posix(): load(path) for path in NESTED_PATHS}
+# The templates SAM transforms (the root, and a nested one that declares functions).
+SAM_PATHS = [path for path in (ROOT_PATH, *NESTED_PATHS) if "Transform" in load(path)]
 
 
 def of_type(resources: dict, kind: str) -> dict[str, dict]:
@@ -30,7 +36,8 @@ def of_type(resources: dict, kind: str) -> dict[str, dict]:
 
 
 def applications() -> dict[str, tuple[dict, dict]]:
-    """Each nested stack of the root template: (its properties, the template its Location names)."""
+    """Each nested stack, of the root or of a nested one: (its properties, with what the root passes
+    its parent resolved, and the template its Location names)."""
     return {
         name: (app["Properties"], NESTED[app["Properties"]["Location"]])
         for name, app in of_type(RESOURCES, "AWS::Serverless::Application").items()

@@ -53,12 +53,11 @@ def test_every_queue_exists_with_the_templates_redrive_policy(aws):
 
 
 def test_each_function_gets_exactly_the_templates_variables_resolved_locally(aws):
-    globals_ = template()["Globals"]["Function"]["Environment"]["Variables"]
     for name, logical_id in FUNCTIONS.items():
         props = template()["Resources"][logical_id]["Properties"]
-        own = props.get("Environment", {}).get("Variables", {})
+        declared = props["Environment"]["Variables"]  # its template's Globals and its own
         environment = aws.environment(name)
-        assert set(environment) == set(globals_) | set(own), name
+        assert set(environment) == set(declared), name
         assert all("Ref" not in value and "Fn::" not in value for value in environment.values())
     everything = aws.environment()
     assert everything["JOBS_QUEUE_URL"] == aws.jobs_queue_url
