@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 DOCS_PATH = "/docs"
 ASSETS = {"swagger-ui-bundle.min.js": "text/javascript", "swagger-ui.min.css": "text/css"}
@@ -60,7 +61,7 @@ def _with_security_headers(app: APIGatewayHttpResolver, next_middleware: NextMid
 
 def enable_when_asked(app: APIGatewayHttpResolver, event: dict) -> None:
     """Enable the UI on app before it resolves the first request for it (see the module's docstring)."""
-    if str(event.get("rawPath", "")).startswith(DOCS_PATH):
+    if APIGatewayProxyEventV2(event).path.startswith(DOCS_PATH):  # the path as the resolver routes it
         enable(app)
 
 

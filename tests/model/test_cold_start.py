@@ -23,13 +23,19 @@ from local_run.lambda_context import LocalLambdaContext
 import functions.api.app as api
 event = json.loads(open("events/api_predict_one.json").read())
 response = api.lambda_handler(event, LocalLambdaContext(function_name="api"))
-print(json.dumps({"status": response["statusCode"],
-                  "openapi_models": "aws_lambda_powertools.event_handler.openapi.models" in sys.modules,
-                  "boto3": "boto3" in sys.modules}))
+first = {"status": response["statusCode"],
+         "openapi_models": "aws_lambda_powertools.event_handler.openapi.models" in sys.modules,
+         "boto3": "boto3" in sys.modules}
+# Then the UI, first asked for under a named stage (its path as API Gateway sends it).
+docs = json.loads(open("events/api_health.json").read())
+docs["requestContext"]["stage"] = "prod"
+docs["rawPath"] = docs["requestContext"]["http"]["path"] = "/prod/docs"
+response = api.lambda_handler(docs, LocalLambdaContext(function_name="api"))
+print(json.dumps({**first, "docs": response["statusCode"]}))
 """
 
 
-def test_the_first_predict_loads_no_openapi_models_and_no_boto3():
+def test_the_first_predict_loads_no_openapi_models_and_no_boto3_and_docs_follow_when_asked():
     env = {
         **os.environ,
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -39,7 +45,12 @@ def test_the_first_predict_loads_no_openapi_models_and_no_boto3():
     out = subprocess.run(
         [sys.executable, "-c", FIRST_PREDICT], cwd=REPO, env=env, capture_output=True, text=True, check=True
     )
-    assert json.loads(out.stdout.splitlines()[-1]) == {"status": 200, "openapi_models": False, "boto3": False}
+    assert json.loads(out.stdout.splitlines()[-1]) == {
+        "status": 200,
+        "openapi_models": False,
+        "boto3": False,
+        "docs": 200,
+    }
 
 
 def test_get_model_serves_the_preloaded_model_without_loading_again(monkeypatch):
