@@ -40,6 +40,7 @@ from local_run.resources import create_resources
 from sentiment_core.adapters.jobs import JobStore
 
 GOOD = "A wonderful film and I loved every minute."
+COPY_PREFIX = f".sam-local-template-{os.getpid()}"  # .gitignore: .sam-local-template-*.yaml
 
 
 def local_aws(port: int):
@@ -91,15 +92,28 @@ def podman_output(*args: str) -> str:
 
 
 def template_with_endpoint(endpoint: str) -> Path:
-    """template.yaml plus the two variables a local run needs, in Globals (every function gets them)."""
-    text = (REPO / "template.yaml").read_text()
-    anchor = "Globals:\n  Function:\n"
-    globals_at = text.index(anchor)
-    variables_at = text.index("      Variables:\n", globals_at) + len("      Variables:\n")
+    """template.yaml plus the two variables a local run needs, in Globals (every function gets them),
+    and the same for each nested template with functions, whose copies the root's copy points to."""
     extra = f'        AWS_ENDPOINT_URL: "{endpoint}"\n        POWERTOOLS_TRACE_DISABLED: "true"\n'
-    copy = REPO / f".sam-local-template-{os.getpid()}.yaml"  # beside template.yaml: relative paths hold
-    copy.write_text(text[:variables_at] + extra + text[variables_at:])
+    root = (REPO / "template.yaml").read_text()
+    for nested in sorted((REPO / "templates").glob("*.yaml")):
+        text = nested.read_text()
+        if "Globals:\n  Function:\n" in text:
+            copy = _with_variables(text, extra, nested.parent / f"{COPY_PREFIX}-{nested.name}")
+            root = root.replace(f"Location: templates/{nested.name}", f"Location: templates/{copy.name}")
+    return _with_variables(root, extra, REPO / f"{COPY_PREFIX}.yaml")  # beside template.yaml
+
+
+def _with_variables(text: str, extra: str, copy: Path) -> Path:
+    globals_at = text.index("Globals:\n  Function:\n")
+    variables_at = text.index("      Variables:\n", globals_at) + len("      Variables:\n")
+    copy.write_text(text[:variables_at] + extra + text[variables_at:])  # beside its original: paths hold
     return copy
+
+
+def remove_copies() -> None:
+    for copy in [*REPO.glob(f"{COPY_PREFIX}*.yaml"), *(REPO / "templates").glob(f"{COPY_PREFIX}*.yaml")]:
+        copy.unlink(missing_ok=True)
 
 
 def invoke_json(docker_host: str, template: Path, env_file: Path, function: str, event: str) -> dict:
@@ -199,7 +213,7 @@ def run_check() -> int:
             report["invoke"] = {"api": "positive", "worker": status, "batch": rows}
             report["start_api"] = check_start_api(docker_host)
     finally:
-        template.unlink(missing_ok=True)
+        remove_copies()
         server.stop()
     (WORK / "sam-local.json").write_text(json.dumps(report, indent=2))
     print(

@@ -45,18 +45,31 @@ def deployed(path: Path = ROOT) -> dict:
         for name, resource in template["Resources"].items()
         if resource["Type"] == APPLICATION and isinstance(resource["Properties"]["Location"], str)
     }
-    uses = Counter(resource["Properties"]["Location"] for resource in nested.values())
     for stack, resource in nested.items():
-        written = resource["Properties"]["Location"]
-        location = path.parent / written
+        location = (path.parent / resource["Properties"]["Location"]).resolve()
         resource["Properties"]["Location"] = location.relative_to(REPO).as_posix()
         child = deployed(location)
         child = _substitute(child, _passed(child, resource["Properties"].get("Parameters", {})))
         names = child["Resources"]
-        if uses[written] > 1 or set(names) & set(template["Resources"]):
+        if _uses()[location] > 1 or set(names) & set(template["Resources"]):
             names = {f"{stack}.{name}": value for name, value in _rename(names, stack).items()}
         template["Resources"].update(names)
     return template
+
+
+@functools.cache
+def _uses() -> Counter[Path]:
+    """How many nested stacks, anywhere in the stack, use each template."""
+    found: Counter[Path] = Counter()
+    pending = [ROOT]
+    while pending:
+        path = pending.pop()
+        for resource in load(path)["Resources"].values():
+            if resource["Type"] == APPLICATION and isinstance(resource["Properties"]["Location"], str):
+                location = (path.parent / resource["Properties"]["Location"]).resolve()
+                found[location] += 1
+                pending.append(location)
+    return found
 
 
 def _fold_globals(template: dict) -> None:

@@ -41,7 +41,7 @@ from tests.infra.cfn import (
 
 RAW = ROOT
 DATA_BUCKET_ARN = "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"
-# The same bucket in a nested template, which is passed its name (templates/csv-fanout.yaml).
+# The same bucket in a nested template, which is passed its name (templates/job-worker.yaml, csv-files.yaml).
 PASSED_BUCKET_ARN = "arn:${AWS::Partition}:s3:::${DataBucket}"
 POLICY_FIELDS = ("Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal")
 

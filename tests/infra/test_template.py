@@ -155,12 +155,12 @@ def test_required_service_alarms_exist():
         assert parameter in refs(monitor[alarm]["Properties"]["Dimensions"])
         assert passed[parameter] == {"Fn::GetAtt": [queue, "QueueName"]}
     for name, metric in (
-        ("BatchRowErrorRateAlarm", "BatchRowErrorRate"),
+        ("BatchRowErrorRateAlarm", "BatchRowErrorRate"),  # in csv-files.yaml, beside the batch function
         ("ConfidenceDriftAlarm", "MeanConfidence"),
         ("LabelDriftHighAlarm", "PositiveShare"),
         ("LabelDriftLowAlarm", "PositiveShare"),
     ):
-        assert f"AVG({metric})" in monitor[name]["Properties"]["Metrics"][0]["Expression"]
+        assert f"AVG({metric})" in alarms()[name][0]["Metrics"][0]["Expression"]
 
 
 def dashboard_body() -> str:
@@ -206,13 +206,18 @@ def test_canary_deployments_roll_back_on_alarms_and_run_the_hook():
         preference = RESOURCES[function]["Properties"]["DeploymentPreference"]
         assert preference["Type"] == {"Ref": parameter}
         assert preference["Alarms"]
-        assert all(tuple(a["Fn::GetAtt"]) in outputs for a in preference["Alarms"]), function
+        for alarm in preference["Alarms"]:  # a nested stack's output, or an alarm beside the function
+            assert tuple(alarm.get("Fn::GetAtt", ())) in outputs or alarm["Ref"] in alarms(), function
     assert ROOT["Parameters"]["ApiDeploymentType"]["Default"].startswith("Canary")
     hooks = RESOURCES["ApiFunction"]["Properties"]["DeploymentPreference"]["Hooks"]
     assert hooks == {"PreTraffic": {"Ref": "PreTrafficHookFunction"}}
-    assert ROOT["Globals"]["Function"]["DeploymentPreference"] == {
-        "Role": {"Fn::GetAtt": ["CodeDeployRole", "Arn"]}
-    }
+    code_deploy = {"Fn::GetAtt": ["CodeDeployRole", "Arn"]}
+    assert ROOT["Globals"]["Function"]["DeploymentPreference"] == {"Role": code_deploy}
+    for props, nested in applications().values():  # a nested stack's functions: the role it is passed
+        if "Globals" in nested:
+            role = nested["Globals"]["Function"]["DeploymentPreference"]["Role"]
+            assert role == {"Ref": "CodeDeployRoleArn"}
+            assert props["Parameters"]["CodeDeployRoleArn"] == code_deploy
 
 
 def test_hook_may_only_invoke_the_api_function_versions():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from local_run.stack_template import deployed
 from sentiment_core import settings
 from sentiment_core.settings import Settings
 
@@ -48,8 +49,9 @@ def test_the_image_takes_the_model_from_the_repo_unless_told_otherwise():
 
 
 def test_image_functions_run_the_image_uri_parameter():
-    for name in ("ApiFunction", "WorkerFunction", "BatchFunction"):
-        assert TEMPLATE["Resources"][name]["Properties"]["ImageUri"] == {"Ref": "ImageUri"}, name
+    resources = deployed()["Resources"]  # nested stacks included, as the root passes them ImageUri
+    for name in ("ApiFunction", "WorkerFunction", "BatchFunction", "FanoutScoreFunction"):
+        assert resources[name]["Properties"]["ImageUri"] == {"Ref": "ImageUri"}, name
 
 
 @pytest.mark.parametrize(

@@ -39,12 +39,26 @@ def test_the_local_template_adds_only_the_endpoint_variables():
     copy = check_sam_local.template_with_endpoint("http://10.88.0.1:5000")
     try:
         local, original = cfn_yaml.load(str(copy)), cfn_yaml.load(str(REPO / "template.yaml"))
+        nested = {}  # each nested template with functions: (its copy, which the root's copy names; it)
+        for name, resource in local["Resources"].items():
+            props = resource["Properties"]
+            if resource["Type"] == "AWS::Serverless::Application" and "sam-local" in props["Location"]:
+                written = original["Resources"][name]["Properties"]["Location"]
+                nested[name] = (load(props["Location"]), load(written))
+                props["Location"] = written
     finally:
-        copy.unlink()
-    variables = local["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables.pop("AWS_ENDPOINT_URL") == "http://10.88.0.1:5000"
-    assert variables.pop("POWERTOOLS_TRACE_DISABLED") == "true"
-    assert local == original
+        check_sam_local.remove_copies()
+    assert set(nested) == {"JobWorker", "CsvFiles"}
+    for template, source in [(local, original), *nested.values()]:
+        variables = template["Globals"]["Function"]["Environment"]["Variables"]
+        assert variables.pop("AWS_ENDPOINT_URL") == "http://10.88.0.1:5000"
+        assert variables.pop("POWERTOOLS_TRACE_DISABLED") == "true"
+        assert template == source
+    assert not list(REPO.rglob(f"{check_sam_local.COPY_PREFIX}*.yaml"))
+
+
+def load(path: str) -> dict:
+    return cfn_yaml.load(str(REPO / path))
 
 
 def test_make_targets_wrap_the_module():

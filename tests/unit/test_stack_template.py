@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from local_run.stack_template import REPO, deployed, load
 
-NESTED = load(REPO / "templates" / "csv-fanout.yaml")
+NESTED = load(REPO / "templates" / "csv-files.yaml")
 
 
 def test_a_nested_resource_reads_as_if_the_root_declared_it():
@@ -27,6 +27,8 @@ def test_a_nested_function_gets_its_own_templates_globals():
     assert variables["EVENT_BUS_NAME"] == {"Ref": "FanoutEventBus"}
     assert variables["DATA_BUCKET"] == {"Ref": "DataBucket"}
     assert "JOBS_TABLE" not in variables  # a root Global: the nested stack does not inherit it
+    worker = deployed()["Resources"]["WorkerFunction"]["Properties"]["Environment"]["Variables"]
+    assert worker["JOBS_TABLE"] == {"Ref": "JobsTable"}  # job-worker.yaml's Globals: passed by the root
 
 
 def test_a_template_used_once_per_function_keeps_each_copy_under_its_stack():
