@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# First: the model loads in the background while the imports below run (see early_load).
+import sentiment_core.adapters.early_load  # noqa: F401
+
+# isort: split
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -27,7 +31,6 @@ app = APIGatewayHttpResolver(
 )
 app.include_router(jobs.router)
 app.configure_openapi(title="IMDB sentiment API", version=model.version)  # /openapi.json and /docs
-docs.enable(app)
 
 
 def _error(status: HTTPStatus, message: str, details: list[ErrorDetail] | None = None) -> Response:
@@ -114,4 +117,5 @@ def openapi() -> dict:
 
 @service.handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    docs.enable_when_asked(app, event)
     return app.resolve(body.for_router(event), context)

@@ -4,6 +4,9 @@ The assets are the copies the aws-lambda-powertools package ships, served under 
 inlined or fetched from a CDN: the page works where the browser has no internet, and a
 Content-Security-Policy of the API's own origin (plus the hash of Powertools' one inline start-up
 script) covers it. None of these routes is in the OpenAPI document.
+
+The routes are registered on the first request under /docs, not at init: Powertools' Swagger UI
+set-up imports its OpenAPI models, about 70 ms of CPU that /predict never needs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi import swagger_ui
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 DOCS_PATH = "/docs"
 ASSETS = {"swagger-ui-bundle.min.js": "text/javascript", "swagger-ui.min.css": "text/css"}
@@ -27,6 +30,8 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 @functools.cache
 def asset(name: str) -> str:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
     return (Path(swagger_ui.__file__).parent / name).read_text(encoding="utf-8")
 
 
@@ -54,6 +59,13 @@ def _with_security_headers(app: APIGatewayHttpResolver, next_middleware: NextMid
     return response
 
 
+def enable_when_asked(app: APIGatewayHttpResolver, event: dict) -> None:
+    """Enable the UI on app before it resolves the first request for it (see the module's docstring)."""
+    if APIGatewayProxyEventV2(event).path.startswith(DOCS_PATH):  # the path as the resolver routes it
+        enable(app)
+
+
+@functools.cache  # once per app: a second registration would shadow the first
 def enable(app: APIGatewayHttpResolver) -> None:
     """Serve the Swagger UI for app's OpenAPI document (title and version from configure_openapi)."""
     # Relative to the page, so the links hold under a stage or a custom domain's base path too.

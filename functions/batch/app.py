@@ -9,6 +9,10 @@ are written from a finished local file, so a retry never finds a partial result 
 
 from __future__ import annotations
 
+# First: the model loads in the background while the imports below run (see early_load).
+import sentiment_core.adapters.early_load  # noqa: F401
+
+# isort: split
 import gzip
 import tempfile
 import time

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# First: the model loads in the background while the imports below run (see early_load).
+import sentiment_core.adapters.early_load  # noqa: F401
+
+# isort: split
 import json
 import time
 

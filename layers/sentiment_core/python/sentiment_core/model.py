@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,7 @@ class SentimentModel:
     ) -> None:
         self.load_started_at = time.time()
         started = time.perf_counter()
+        # The checksums come before either file is parsed: a tampered artifact never reaches a parser.
         try:  # with verify off (only to measure its cost) a bad file must still fail clearly, below
             self.artifact = manifest.load(model_dir) if verify else manifest.read(model_dir)
             self.manifest = self.artifact.manifest
@@ -154,24 +156,56 @@ class SentimentModel:
         return predictions
 
 
+ModelKey = tuple[Path, int, bool]  # what shapes the model only: settings that differ elsewhere share it
+# One load per key, begun by preload() or else by the first get_model, which then waits for it.
+_loads: dict[ModelKey, Future[SentimentModel]] = {}
+
+
+def _key(settings: Settings) -> ModelKey:
+    return settings.model_dir, settings.inference_threads, settings.verify_model_sha256
+
+
+def preload(settings: Settings | None = None) -> None:
+    """Begin loading the model in a background thread, for get_model to take over.
+
+    A handler calls this before its other imports: the checksums and the ONNX session set-up run
+    outside the GIL, so with a second core they overlap those imports. A failure waits for
+    get_model to raise and log it, so an init fails exactly as it would without this.
+    """
+    _begin(_key(settings or Settings.from_env()))
+
+
+def _begin(key: ModelKey) -> Future[SentimentModel]:
+    if key not in _loads:
+        future: Future[SentimentModel] = Future()
+
+        def load() -> None:
+            try:
+                future.set_result(SentimentModel(*key))
+            except BaseException as error:  # handed to get_model, which raises it in the caller's thread
+                future.set_exception(error)
+
+        # Not a daemon: an interpreter exiting mid-load waits for onnxruntime instead of cutting it off.
+        threading.Thread(target=load, name="model-load").start()
+        _loads[key] = future
+    return _loads[key]
+
+
 def get_model(settings: Settings | None = None) -> SentimentModel:
     """The process-wide model, loaded on first use (at init: handlers call it at import)."""
-    settings = settings or current()
-    return _load(
-        settings.model_dir,
-        settings.inference_threads,
-        settings.verify_model_sha256,
-    )
+    return _load(*_key(settings or current()))
 
 
-@functools.cache  # keyed on what shapes the model only, so settings that differ elsewhere share it
+@functools.cache
 def _load(model_dir: Path, threads: int, verify: bool) -> SentimentModel:
-    started = time.perf_counter()
+    key = (model_dir, threads, verify)
     try:
-        model = SentimentModel(model_dir, threads, verify=verify)
-    except ModelLoadError as error:
-        # The one line to look for when a function fails at init; the exception then stops the init.
-        log.critical("model failed to load: %s", error)
+        model = _begin(key).result()
+    except BaseException as error:
+        del _loads[key]  # the next get_model tries afresh
+        if isinstance(error, ModelLoadError):
+            # The one line to look for when a function fails at init; the exception then stops the init.
+            log.critical("model failed to load: %s", error)
         raise
     log.info(
         "model loaded",
@@ -180,7 +214,7 @@ def _load(model_dir: Path, threads: int, verify: bool) -> SentimentModel:
             "model_sha256": model.sha256,
             "manifest_sha256": model.manifest_sha256,
             "model_registry": model.registry["uri"] if model.registry else "repo",
-            "load_ms": round((time.perf_counter() - started) * 1000, 1),
+            "load_ms": round((model.load_finished_at - model.load_started_at) * 1000, 1),
             "threads": model.threads,
         },
     )
