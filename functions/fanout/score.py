@@ -6,6 +6,10 @@ with an "error" (the chunk's Catch), it records why the chunk failed, for the me
 
 from __future__ import annotations
 
+# First: the model loads in the background while the imports below run (see early_load).
+import sentiment_core.adapters.early_load  # noqa: F401
+
+# isort: split
 import json
 import math
 import tempfile
