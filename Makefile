@@ -2,7 +2,7 @@
 # make test   lint, unit and end-to-end tests, template validation
 # make model  masked-LM pretrain, fine-tune (2 seeds), export, quantize, evaluate: resumable; minutes on a
 #             GPU, about 7 hours on 2 CPU cores (a fine-tune epoch about 37 minutes)
-# make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 10 minutes)
+# make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 40 minutes on 2 cores)
 # make test-container  build the image for amd64 and arm64, run it under the Lambda emulator and sam local (root, Debian)
 # make local-image     the image for this machine's CPU, for sam local (podman; root, Debian)
 # make local-invoke FUNCTION=Api EVENT=events/api_predict_one.json   sam local invoke against that image

@@ -45,7 +45,7 @@ def machine() -> dict:
     }
 
 
-def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: int) -> dict:
+def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -> dict:
     step = lambda name: print(f"== {name}", flush=True)  # noqa: E731
     step("API handler latency, 1 thread, and the other runtimes")
     latency_1 = run_json(
@@ -69,7 +69,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: int) -> dict
     step("same text, same score: batched vs per-text runs")
     invariance = run_json(["-m", "benchmarks.batch_invariance", "--json"])
     step("CSV fan-out on the local stack vs one invocation")
-    fanout = run_json(["-m", "benchmarks.fanout", "--rows", str(fanout_rows)], timeout=7200)
+    sizes = [argument for size in fanout_rows for argument in ("--rows", str(size))]
+    fanout = run_json(["-m", "benchmarks.fanout", *sizes], timeout=7200)
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -122,7 +123,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000, help="reviews in the batch CSV")
     parser.add_argument("--reviews", type=int, default=128, help="reviews per latency measurement")
     parser.add_argument("--cold-runs", type=int, default=5)
-    parser.add_argument("--fanout-rows", type=int, default=20_000, help="short reviews in the fan-out's CSV")
+    parser.add_argument(
+        "--fanout-rows", type=int, nargs="+", default=[20_000, 200_000], help="short reviews per fan-out CSV"
+    )
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     parser.add_argument(
         "--render-only", action="store_true", help="redraw report.md and the plot from report.json"

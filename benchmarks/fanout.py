@@ -215,10 +215,14 @@ def report(sizes: list[int]) -> dict:
     runs = []
     for rows in sizes:
         one = run_json(
-            ["-m", "benchmarks.fanout", "--part", "single", "--rows", str(rows)], {"INFERENCE_THREADS": "1"}
+            ["-m", "benchmarks.fanout", "--part", "single", "--rows", str(rows)],
+            {"INFERENCE_THREADS": "1"},
+            timeout=7200,
         )
         both = run_json(
-            ["-m", "benchmarks.fanout", "--part", "single", "--rows", str(rows)], {"INFERENCE_THREADS": "2"}
+            ["-m", "benchmarks.fanout", "--part", "single", "--rows", str(rows)],
+            {"INFERENCE_THREADS": "2"},
+            timeout=7200,
         )
         fan = run_json(
             ["-m", "benchmarks.fanout", "--part", "fanout", "--rows", str(rows)],
