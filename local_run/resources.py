@@ -112,8 +112,6 @@ class Resources:
             if ref in template().get("Parameters", {}):
                 return str(parameter_default(node))
             return self.bucket if ref == "DataBucket" else local_name(ref)
-        if isinstance(node, dict) and "Fn::Sub" in node and "-data-" in str(node["Fn::Sub"]):
-            return self.bucket  # the data bucket's name, built from the stack name
         return str(node)
 
     def environment(self, function: str | None = None) -> dict[str, str]:
@@ -160,8 +158,6 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
     versioning = template()["Resources"]["DataBucket"]["Properties"].get("VersioningConfiguration")
     if versioning:  # an overwritten or deleted file keeps its previous version, as deployed
         s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration=dict(versioning))
-    # As the template's DataBucket: an overwritten or deleted file keeps its previous version.
-    s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.create_bucket(Bucket=names.artifacts_bucket)
     s3.put_bucket_versioning(Bucket=names.artifacts_bucket, VersioningConfiguration={"Status": "Enabled"})
     for logical_id, table in resources_of("AWS::DynamoDB::Table").items():
