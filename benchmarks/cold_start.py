@@ -105,6 +105,28 @@ import aws_lambda_powertools.utilities.batch, aws_lambda_powertools.utilities.id
 print(json.dumps({"answered_at": time.time(), "cpu_s": time.process_time()}))
 """
 
+# The AWS work of the worker's first event and nothing else: boto3, its three clients, and the six
+# requests a job takes (idempotency record, texts, result, job status, idempotency update, event).
+WORKER_AWS_PROBE = r"""
+import json, os, sys, time
+import boto3
+dynamodb, s3, events = boto3.client("dynamodb"), boto3.client("s3"), boto3.client("events")
+job, bucket, table = sys.argv[1], os.environ["DATA_BUCKET"], os.environ["IDEMPOTENCY_TABLE"]
+key = {"id": {"S": f"aws-only#{job}"}}
+dynamodb.put_item(TableName=table, Item={**key, "status": {"S": "INPROGRESS"}},
+                  ConditionExpression="attribute_not_exists(id)")
+texts = json.loads(s3.get_object(Bucket=bucket, Key=f"jobs/{job}/request.json")["Body"].read())["texts"]
+s3.put_object(Bucket=bucket, Key=f"jobs/{job}/aws-only.json", Body=json.dumps({"texts": len(texts)}).encode())
+dynamodb.update_item(TableName=os.environ["JOBS_TABLE"], Key={"job_id": {"S": job}},
+                     UpdateExpression="SET probe = :p", ExpressionAttributeValues={":p": {"S": "aws-only"}})
+done = {":s": {"S": "COMPLETED"}}
+dynamodb.update_item(TableName=table, Key=key, UpdateExpression="SET #s = :s",
+                     ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=done)
+events.put_events(Entries=[{"Source": "cold-start-probe", "DetailType": "Job done", "Detail": "{}",
+                            "EventBusName": os.environ["EVENT_BUS_NAME"]}])
+print(json.dumps({"answered_at": time.time(), "cpu_s": time.process_time()}))
+"""
+
 
 def _seconds_to_answer(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
     """Wall seconds from spawning `python args` to the answer it prints (its last stdout line), and
@@ -187,13 +209,17 @@ def handlers_vs_bare(runs: int) -> dict:
     }
     model_dir = str(Settings.from_env(base).model_dir)
     compile_as_the_image_does()
-    seconds: dict[str, list[float]] = {"bare": [], "libraries": [], "api": [], "worker": [], "batch": []}
+    seconds: dict[str, list[float]] = {
+        name: [] for name in ("bare", "libraries", "worker_aws", "api", "worker", "batch")
+    }
     cpu: dict[str, list[float]] = {name: [] for name in seconds}
     event_seconds: dict[str, list[float]] = {"api": [], "worker": [], "batch": []}
     with first_events() as (aws_env, first_event):
         env = {**base, **aws_env}
         for _ in range(runs):
-            for name, args in (("bare", [BARE_PROBE, model_dir]), ("libraries", [LIBRARIES_PROBE])):
+            job_id = json.loads(first_event["worker"]()["Records"][0]["body"])["job_id"]
+            floors = {"bare": [BARE_PROBE, model_dir], "libraries": [LIBRARIES_PROBE]}
+            for name, args in {**floors, "worker_aws": [WORKER_AWS_PROBE, job_id]}.items():
                 took, answer = _seconds_to_answer(["-c", *args], env)
                 seconds[name].append(took)
                 cpu[name].append(answer["cpu_s"])
@@ -210,10 +236,9 @@ def handlers_vs_bare(runs: int) -> dict:
     return {
         "bare_ms": wall["bare"],
         "bare_cpu_ms": cpu_ms["bare"],
-        "libraries": {
-            "ms": wall["libraries"],
-            "vs_bare": round(wall["libraries"] / wall["bare"], 2),
-            "cpu_ms": cpu_ms["libraries"],
+        **{
+            name: {"ms": wall[name], "vs_bare": round(wall[name] / wall["bare"], 2), "cpu_ms": cpu_ms[name]}
+            for name in ("libraries", "worker_aws")
         },
         "handlers": {
             name: {
@@ -270,8 +295,10 @@ def main() -> None:
             f"{figures['cpu_ms']} ms, {figures['cpu_vs_bare']}x ({bare['bare_cpu_ms']} ms)",
             file=sys.stderr,
         )
-    libraries = bare["libraries"]
-    print(f"libraries alone: {libraries['ms']} ms, {libraries['vs_bare']}x the bare process", file=sys.stderr)
+    for name in ("libraries", "worker_aws"):
+        print(
+            f"{name} alone: {bare[name]['ms']} ms, {bare[name]['vs_bare']}x the bare process", file=sys.stderr
+        )
     print(json.dumps(report))
 
 

@@ -128,6 +128,14 @@ def render(r: dict) -> str:
                 f"{lib['ms']} ms, **{lib['vs_bare']}x** the bare process, before any model, AWS client "
                 "or request.",
             ]
+        if "worker_aws" in vs:
+            aws = vs["worker_aws"]
+            lines += [
+                "",
+                "The AWS work of the worker's first event alone (import boto3, make its three clients, "
+                "the six requests of a job, against the same local stack): "
+                f"{aws['ms']} ms, **{aws['vs_bare']}x** the bare process.",
+            ]
 
     b2, b1 = r["batch"]["2"], r["batch"]["1"]
     lines += [
