@@ -197,8 +197,8 @@ def compile_as_the_image_does() -> None:
 def handlers_vs_bare(runs: int) -> dict:
     """Median seconds from process start to first answer, per handler and for the bare process, and
     each handler's ratio to the bare process, split into init (the module import) and first event;
-    and the libraries alone, imported and nothing else, for the part no handler code can remove.
-    The runs interleave, so each round meets the same load."""
+    and two floors no handler code can remove: the libraries imported and nothing else, and the
+    worker's AWS work alone. The runs interleave, so each round meets the same load."""
     from sentiment_core.settings import Settings
 
     base = {

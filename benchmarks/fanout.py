@@ -53,18 +53,20 @@ def _csv(texts: list[str]) -> bytes:
     return buffer.getvalue().encode()
 
 
+# The rate one invocation would reach, given the time: on a slower CPU 200,000 rows on one thread pass
+# Lambda's 15 minutes, and the handler would (rightly) reject the file, measuring nothing.
+SINGLE_TIMEOUT_S = 4 * 3600
+
+
 def single(rows: int) -> dict:
     """The single invocation: the batch handler on an S3 event, moto in process."""
     from benchmarks.batch_throughput import batch_rows_per_second
 
     handler_environment()
     rows_in = [{"id": i, "label": "", "rating": "", "text": t} for i, t in enumerate(short_texts(rows))]
-    # The rate one invocation would reach, given the time: on a slower CPU 200,000 rows on one thread
-    # pass Lambda's 15 minutes, and the handler would (rightly) reject the file, measuring nothing.
     return batch_rows_per_second(rows_in, timeout_s=SINGLE_TIMEOUT_S)
 
 
-SINGLE_TIMEOUT_S = 4 * 3600
 CHUNK_PROBE_ROWS = 41  # one-row chunks timed against a one-row file: the fixed cost of a chunk
 
 
