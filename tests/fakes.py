@@ -39,6 +39,7 @@ NEGATIVE = {
     "hated",
 }
 MAX_WORDS = 254  # the served model's head+tail budget, in words here
+HEAD_WORDS = 128
 
 
 class FakeModel:
@@ -61,6 +62,14 @@ class FakeModel:
 
     def self_check(self) -> bool:
         return True
+
+    @staticmethod
+    def unread_range(text: str) -> tuple[int, int] | None:
+        """The words between the first HEAD_WORDS and the last MAX_WORDS - HEAD_WORDS, as the model's."""
+        words = list(re.finditer(r"\w+", text))
+        if len(words) <= MAX_WORDS:
+            return None
+        return words[HEAD_WORDS].start(), words[len(words) - (MAX_WORDS - HEAD_WORDS) - 1].end()
 
     @staticmethod
     def _one(text: str) -> Prediction:

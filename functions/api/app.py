@@ -17,11 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import body, docs, jobs
+from functions.api import body, docs, examples, jobs
 from functions.api.cors import cors_config
 from functions.api.errors import documented_errors, error_response
 from sentiment_core.adapters.startup import start
-from sentiment_core.responses import model_info, prediction_out
+from sentiment_core.responses import explained_out, model_info, prediction_out
 from sentiment_core.schemas import ErrorDetail, HealthResponse, PredictRequest, PredictResponse
 
 service = start("api")
@@ -78,14 +78,19 @@ def unexpected(_: Exception) -> Response:
     responses={
         200: {
             "description": "Predictions in input order",
-            "content": {"application/json": {"model": PredictResponse}},
+            "content": {
+                "application/json": {"model": PredictResponse, "examples": examples.predict_examples()}
+            },
         },
         **documented_errors(400, 415, 422),
     },
 )
 def predict(request: PredictRequest) -> PredictResponse:
-    predictions = service.scorer.predict(request.all_texts())
-    return PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
+    if request.explain:
+        predictions = [explained_out(e) for e in service.scorer.explain(request.all_texts())]
+    else:
+        predictions = [prediction_out(p) for p in service.scorer.predict(request.all_texts())]
+    return PredictResponse(model=model_info(model), predictions=predictions)
 
 
 @app.get(

@@ -41,7 +41,7 @@ def _not_found(job_id: str) -> Response:
     },
 )
 def submit_job(request: JobRequest) -> Response[JobAccepted]:
-    job_id = store().submit(request.all_texts())
+    job_id = store().submit(request.all_texts(), explain=request.explain)
     return Response(
         status_code=HTTPStatus.ACCEPTED,
         content_type=content_types.APPLICATION_JSON,
@@ -78,5 +78,5 @@ def get_job(job_id: str):  # not annotated: answers either JobStatus or ErrorRes
     return Response(
         status_code=HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,
-        body=status.model_dump_json(exclude_none=True),
+        body=status.model_dump_json(),
     )

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.events import publish
 from sentiment_core.adapters.jobs import JobStore
 from sentiment_core.adapters.startup import start
-from sentiment_core.responses import model_fields, prediction_fields
+from sentiment_core.responses import explained_fields, model_fields, prediction_fields
 
 service = start("worker")
 logger, tracer, metrics, model = service.logger, service.tracer, service.metrics, service.model
@@ -38,10 +38,14 @@ persistence = DynamoDBPersistenceLayer(
 @idempotent_function(data_keyword_argument="job_id", config=idempotency, persistence_store=persistence)
 def score_job(job_id: str) -> dict:
     """Score a job once: a redelivered message returns the stored outcome instead of scoring again."""
-    texts = store.load_texts(job_id)
-    predictions = service.scorer.predict(texts)
+    request = store.load_request(job_id)
+    texts = request["texts"]
+    if request.get("explain"):
+        predictions = [explained_fields(e) for e in service.scorer.explain(texts)]
+    else:
+        predictions = [prediction_fields(p) for p in service.scorer.predict(texts)]
     info = model_fields(model)
-    store.complete(job_id, {"model": info, "predictions": [prediction_fields(p) for p in predictions]})
+    store.complete(job_id, {"model": info, "predictions": predictions})
     publish(
         "Job done", {"job_id": job_id, "texts": len(texts), "output": store.result_key(job_id), "model": info}
     )

@@ -16,7 +16,14 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from sentiment_core import manifest
-from sentiment_core.preprocess import HEAD_TOKENS, TAIL_TOKENS, Encoded, encode_batch, prepare_tokenizer
+from sentiment_core.preprocess import (
+    HEAD_TOKENS,
+    TAIL_TOKENS,
+    Encoded,
+    encode_batch,
+    prepare_tokenizer,
+    unread_range,
+)
 from sentiment_core.settings import Settings, current
 
 log = logging.getLogger(__name__)
@@ -131,6 +138,14 @@ class SentimentModel:
 
     def _probabilities(self, encoded: Encoded) -> list[float]:
         return _softmax(logits_alone(self.session, encoded)[None])[0].tolist()
+
+    def unread_range(self, text: str) -> tuple[int, int] | None:
+        """The characters of `text` as sent that no part of the model reads (None: it reads them all).
+
+        The transformer reads the head and tail of a long review; a part of the model that reads the
+        whole review (a linear n-gram model) makes this None.
+        """
+        return unread_range(self.tokenizer, text)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Predictions in input order; each text runs alone, `threads` texts at a time."""

@@ -6,6 +6,7 @@ model sees exactly the same tokens in training, evaluation and production.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ MAX_LENGTH = HEAD_TOKENS + TAIL_TOKENS + 2  # + [CLS] and [SEP]
 
 _BR_TAG = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
+_NON_SPACE = re.compile(r"\S+")
 
 
 # A character that is not whitespace, a control character, or a zero-width, bidi or other format mark.
@@ -39,6 +41,31 @@ def has_visible_text(text: str) -> bool:
 def clean_text(text: str) -> str:
     """Replace HTML line breaks by spaces and collapse whitespace."""
     return _WHITESPACE.sub(" ", _BR_TAG.sub(" ", text)).strip()
+
+
+def unread_range(
+    tokenizer: Tokenizer, text: str, head: int = HEAD_TOKENS, tail: int = TAIL_TOKENS
+) -> tuple[int, int] | None:
+    """The characters of `text` as sent that head+tail truncation drops, or None when none are.
+
+    The text is cleaned as `clean_text` does, keeping where each run of visible characters came from,
+    so the tokenizer's offsets in the cleaned copy lead back to positions in the text as sent.
+    """
+    runs = [m.span() for m in _NON_SPACE.finditer(_BR_TAG.sub(lambda m: " " * len(m.group()), text))]
+    encoding = tokenizer.encode(" ".join(text[start:end] for start, end in runs), add_special_tokens=False)
+    n = len(encoding.ids)
+    if n <= head + tail:
+        return None
+    run_starts, position = [], 0  # where each run begins in the cleaned copy
+    for start, end in runs:
+        run_starts.append(position)
+        position += end - start + 1
+
+    def as_sent(position: int) -> int:
+        run = bisect.bisect_right(run_starts, position) - 1
+        return runs[run][0] + position - run_starts[run]
+
+    return as_sent(encoding.offsets[head][0]), as_sent(encoding.offsets[n - tail - 1][1] - 1) + 1
 
 
 @dataclass(frozen=True)

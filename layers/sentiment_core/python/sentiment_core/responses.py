@@ -11,6 +11,7 @@ from sentiment_core.model import Prediction, SentimentModel
 
 if TYPE_CHECKING:
     from sentiment_core.csv_scoring import Scorer
+    from sentiment_core.explain import Explanation
     from sentiment_core.schemas import ModelInfo, PredictionOut
 
 
@@ -27,6 +28,24 @@ def prediction_fields(prediction: Prediction) -> dict:
     }
 
 
+def explained_fields(explanation: Explanation) -> dict:
+    """A prediction with its `sentences`, as `explain` requests get it."""
+    return {
+        **prediction_fields(explanation.prediction),
+        "sentences": [
+            {
+                "start": s.start,
+                "end": s.end,
+                "label": s.label,
+                "score": round(s.score, 6),
+                "contribution": None if s.contribution is None else round(s.contribution, 6),
+                "read": s.read,
+            }
+            for s in explanation.sentences
+        ],
+    }
+
+
 def model_info(model: SentimentModel) -> ModelInfo:
     from sentiment_core.schemas import ModelInfo
 
@@ -37,3 +56,9 @@ def prediction_out(prediction: Prediction) -> PredictionOut:
     from sentiment_core.schemas import PredictionOut
 
     return PredictionOut.model_validate(prediction_fields(prediction))
+
+
+def explained_out(explanation: Explanation) -> PredictionOut:
+    from sentiment_core.schemas import PredictionOut
+
+    return PredictionOut.model_validate(explained_fields(explanation))

@@ -58,14 +58,14 @@ class JobStore:
     def result_key(job_id: str) -> str:
         return f"jobs/{job_id}/result.json"
 
-    def submit(self, texts: list[str]) -> str:
-        """Store the texts, record the job as queued, then enqueue it."""
+    def submit(self, texts: list[str], explain: bool = False) -> str:
+        """Store the texts (and whether to explain them), record the job as queued, then enqueue it."""
         job_id = str(uuid.uuid4())
         now = int(time.time())
         self._s3.put_object(
             Bucket=self.bucket,
             Key=self.request_key(job_id),
-            Body=json.dumps({"texts": texts}).encode(),
+            Body=json.dumps({"texts": texts, "explain": explain}).encode(),
             ContentType="application/json",
         )
         self.dynamodb.put_item(
@@ -95,8 +95,12 @@ class JobStore:
         return {name: _from_dynamodb(value) for name, value in item.items()} if item else None
 
     def load_texts(self, job_id: str) -> list[str]:
+        return self.load_request(job_id)["texts"]
+
+    def load_request(self, job_id: str) -> dict[str, Any]:
+        """{"texts": [...], "explain": bool}; a job queued before `explain` existed has no such key."""
         body = self._s3.get_object(Bucket=self.bucket, Key=self.request_key(job_id))["Body"].read()
-        return json.loads(body)["texts"]
+        return json.loads(body)
 
     def load_result(self, job_id: str) -> dict[str, Any]:
         body = self._s3.get_object(Bucket=self.bucket, Key=self.result_key(job_id))["Body"].read()

@@ -1,0 +1,81 @@
+"""The OpenAPI document's example of an explained prediction: a real answer of the committed model.
+
+tests/model/test_explain.py holds it to what the model answers; after a new model, print the new one with
+`python -m functions.api.examples` and paste it here.
+"""
+
+from __future__ import annotations
+
+import pprint
+
+REVIEW = (
+    "I watched this on a rainy Sunday with my brother. The story takes a while to get going. "
+    "But the final hour is wonderful, moving and beautifully acted. The cinema was half empty."
+)
+EXPLAINED_RESPONSE = {
+    "model": {"name": "imdb-minilm-sentiment", "version": "1.1.0"},
+    "predictions": [
+        {
+            "label": "positive",
+            "score": 0.976702,
+            "probabilities": {"negative": 0.023298, "positive": 0.976702},
+            "truncated": False,
+            "sentences": [
+                {
+                    "start": 0,
+                    "end": 49,
+                    "label": "positive",
+                    "score": 0.910769,
+                    "contribution": 0.012777,
+                    "read": True,
+                },
+                {
+                    "start": 50,
+                    "end": 87,
+                    "label": "positive",
+                    "score": 0.937676,
+                    "contribution": -0.001173,
+                    "read": True,
+                },
+                {
+                    "start": 88,
+                    "end": 150,
+                    "label": "positive",
+                    "score": 0.990382,
+                    "contribution": 0.922753,
+                    "read": True,
+                },
+                {
+                    "start": 151,
+                    "end": 177,
+                    "label": "negative",
+                    "score": 0.974891,
+                    "contribution": -0.014791,
+                    "read": True,
+                },
+            ],
+        }
+    ],
+}
+
+
+def predict_examples() -> dict[str, dict]:
+    """Request and response examples for /predict, in OpenAPI's `examples` form."""
+    return {"explained": {"summary": "A review with explain: true", "value": EXPLAINED_RESPONSE}}
+
+
+def answer(model) -> dict:
+    """What `model` answers to the example request (the API's response shape)."""
+    from sentiment_core.explain import explain
+    from sentiment_core.responses import explained_fields, model_fields
+
+    return {
+        "model": model_fields(model),
+        "predictions": [explained_fields(e) for e in explain(model, [REVIEW])],
+    }
+
+
+if __name__ == "__main__":
+    from sentiment_core.model import get_model
+
+    pprint.pprint(answer(get_model()), sort_dicts=False)
