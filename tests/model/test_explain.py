@@ -1,0 +1,69 @@
+"""Explanations from the committed model: the deciding sentence, long reviews, thread counts, the example."""
+
+from __future__ import annotations
+
+import functools
+
+from functions.api import examples
+from sentiment_core import settings
+from sentiment_core.explain import MAX_SPANS, explain
+from sentiment_core.model import SentimentModel
+from tests.helpers import api_request
+
+DULL = "I saw this film on a Tuesday afternoon with my brother."
+GLOWING = "It is one of the most wonderful, moving and beautifully acted films I have ever seen."
+ASIDE = "The cinema was about half full."
+REVIEW = f"{DULL}<br /><br />{GLOWING}  {ASIDE}"
+
+
+@functools.cache
+def model(threads: int) -> SentimentModel:
+    return SentimentModel(settings.current().model_dir, threads=threads)
+
+
+def test_the_glowing_sentence_decides_the_review():
+    (explanation,) = explain(model(1), [REVIEW])
+    assert explanation.prediction.label == "positive"
+    assert [REVIEW[s.start : s.end] for s in explanation.sentences] == [DULL, GLOWING, ASIDE]
+    top = max(explanation.sentences, key=lambda s: s.contribution)
+    assert REVIEW[top.start : top.end] == GLOWING
+    assert top.contribution > 0.2 and top.label == "positive" and top.score > 0.9
+    assert all(s.read for s in explanation.sentences)
+    # The same review scored plainly gets exactly the explained prediction.
+    assert model(1).predict([REVIEW])[0] == explanation.prediction
+
+
+def test_42_sentences_become_16_spans_and_a_long_middle_is_not_read():
+    sentences = [f"Scene {i} of the film shows the town at night and its people." for i in range(40)]
+    review = " ".join(["A superb, moving film.", *sentences, "An awful, boring ending."])
+    (explanation,) = explain(model(1), [review])
+    assert explanation.prediction.truncated
+    assert len(explanation.sentences) == MAX_SPANS
+    assert explanation.sentences[0].start == 0 and explanation.sentences[-1].end == len(review)
+    unread = [s for s in explanation.sentences if not s.read]
+    assert unread and all(s.contribution is None for s in unread)
+    first, last = explanation.sentences[0], explanation.sentences[-1]
+    assert first.read and last.read and first.contribution > 0 > last.contribution
+
+
+def test_the_same_explanation_on_1_and_2_threads_and_in_any_company():
+    long_review = " ".join(f"Part {i} is good, part {i + 1} is dull." for i in range(30))
+    alone = explain(model(1), [REVIEW])
+    together = explain(model(2), [long_review, REVIEW, "Fine."])
+    assert together[1] == alone[0]
+    assert explain(model(1), [long_review]) == together[:1]
+
+
+def test_the_api_example_is_what_the_model_answers():
+    assert examples.answer(model(1)) == examples.EXPLAINED_RESPONSE, (
+        "regenerate functions/api/examples.py with: python -m functions.api.examples"
+    )
+
+
+def test_the_api_explains_as_the_core_does(api):
+    status, body = api_request(api, "POST", "/predict", {"text": REVIEW, "explain": True})
+    (explanation,) = explain(model(1), [REVIEW])
+    assert status == 200
+    sentences = body["predictions"][0]["sentences"]
+    assert [(s["start"], s["end"]) for s in sentences] == [(s.start, s.end) for s in explanation.sentences]
+    assert [s["contribution"] for s in sentences] == [round(s.contribution, 6) for s in explanation.sentences]
