@@ -12,7 +12,8 @@ sentiment-score REVIEWS.csv [-o SCORED.csv] [--format csv|jsonl] [--text-column 
        sentiment-score REVIEWS.csv.gz -o SCORED.csv
        sentiment-score - < reviews.txt                 one result per input line
        sentiment-score "Loved it." "A waste of time."  one result per text
-       sentiment-score --csv - < in.csv > out.csv       a CSV on stdin"""
+       sentiment-score --csv - < in.csv > out.csv       a CSV on stdin
+       sentiment-score --explain "Dull start. A superb finale."  why each score"""
 
 EPILOG = """\
 A single argument naming an existing .csv or .csv.gz file is scored as the batch function scores
@@ -39,6 +40,7 @@ class Request:
     format: str
     summary: str | None
     text_column: str | None
+    explain: bool = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", metavar="IN.csv", help="a CSV to score ('-': CSV on stdin)")
     parser.add_argument("--summary", metavar="FILE", help="summary JSON (default: OUT.summary.json)")
     parser.add_argument("--text-column", help="the text column, when it is not 'text' or 'review'")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="each sentence's sentiment and contribution (texts: `sentences`; a CSV: the most positive "
+        "and most negative sentence of each row); it costs a review's sentences + 2 passes",
+    )
     parser.add_argument(
         "--model-dir", type=Path, help="model artifact (default: $MODEL_DIR, else the repo's model)"
     )
@@ -131,7 +139,7 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Request]:
         if path and path != "-" and not Path(path).parent.is_dir():
             parser.error(f"no such directory for {path}")
     fmt = args.format or ("csv" if source else "jsonl")
-    return args, Request(source, texts or None, args.out, fmt, args.summary, args.text_column)
+    return args, Request(source, texts or None, args.out, fmt, args.summary, args.text_column, args.explain)
 
 
 def default_out(source: str, fmt: str) -> str:

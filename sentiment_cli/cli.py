@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gzip
 import io
 import itertools
@@ -24,8 +25,10 @@ from tqdm import tqdm
 from sentiment_cli.arguments import Request, default_out, parse
 from sentiment_core import settings
 from sentiment_core.csv_scoring import CHUNK_ROWS, OUTPUT_COLUMNS, NotScorable, _row_error, score_csv
+from sentiment_core.explain import CSV_COLUMNS as EXPLAIN_COLUMNS
+from sentiment_core.explain import csv_cells, explain
 from sentiment_core.model import ModelLoadError, SentimentModel
-from sentiment_core.responses import prediction_out
+from sentiment_core.responses import explained_out, prediction_out
 
 EXIT_OK, EXIT_FAILED = 0, 1  # argparse exits 2 on a usage error
 TEXT_CSV_COLUMNS = ("text", *OUTPUT_COLUMNS)
@@ -58,8 +61,11 @@ def staged_output(out: str) -> Iterator[BinaryIO]:
             os.unlink(staged)
 
 
-def text_results(model: SentimentModel, texts: Iterable[str], progress: bool | None) -> Iterator[tuple]:
-    """(text, prediction dict or None, error) per text, in order, under the batch function's row rules.
+def text_results(
+    model: SentimentModel, texts: Iterable[str], progress: bool | None, explained: bool = False
+) -> Iterator[tuple]:
+    """(text, prediction dict or None, error, explanation or None) per text, in order, under the batch
+    function's row rules. With `explained`, each prediction has its `sentences` (as /predict's).
 
     Scored a chunk at a time (the chunk's texts in parallel, as in the batch function), so a long
     stdin stream needs no more memory than one chunk; one at a time when a person is typing.
@@ -67,22 +73,32 @@ def text_results(model: SentimentModel, texts: Iterable[str], progress: bool | N
     with tqdm(desc="scoring", unit=" texts", disable=_disabled(progress), file=sys.stderr) as bar:
         for chunk in _chunks(texts, 1 if _interactive() else CHUNK_ROWS):
             errors = [_row_error([text], 0, 1) for text in chunk]  # a text as a 1-field row
-            predictions = iter(model.predict([t for t, e in zip(chunk, errors, strict=True) if not e]))
+            scorable = [t for t, e in zip(chunk, errors, strict=True) if not e]
+            if explained:
+                explanations = explain(model, scorable)
+                outs = iter([(explained_out(e), e) for e in explanations])
+            else:
+                outs = iter([(prediction_out(p), None) for p in model.predict(scorable)])
             for text, error in zip(chunk, errors, strict=True):
-                yield text, None if error else prediction_out(next(predictions)).model_dump(), error
+                if error:
+                    yield text, None, error, None
+                else:
+                    out, explanation = next(outs)
+                    yield text, out.model_dump(), error, explanation
             bar.update(len(chunk))
 
 
-def write_text_results(results: Iterable[tuple], sink: BinaryIO, fmt: str) -> int:
+def write_text_results(results: Iterable[tuple], sink: BinaryIO, fmt: str, explained: bool = False) -> int:
     out = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(out, lineterminator="\r\n") if fmt == "csv" else None
     if writer:
-        writer.writerow(TEXT_CSV_COLUMNS)
+        writer.writerow([*TEXT_CSV_COLUMNS, *(EXPLAIN_COLUMNS if explained else ())])
     count = 0
-    for text, prediction, error in results:
+    for text, prediction, error, explanation in results:
         if writer:
             score = f"{prediction['score']:.6f}" if prediction else ""
-            writer.writerow([text, prediction["label"] if prediction else "", score, error])
+            row = [text, prediction["label"] if prediction else "", score, error]
+            writer.writerow(row + (csv_cells(text, explanation) if explained else []))
         else:
             out.write(json.dumps(prediction or {"error": error}) + "\n")
         out.flush()  # a line out per line in, as it is scored
@@ -170,6 +186,7 @@ def score_csv_file(model: SentimentModel, request: Request, progress: bool | Non
                 model,
                 request.text_column,
                 progress=lambda rows: bar.set_postfix(rows=rows, refresh=False),
+                explainer=functools.partial(explain, model) if request.explain else None,
             )
             if scored is not sink:
                 scored.seek(0)
@@ -210,5 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         return score_csv_file(model, request, args.progress)
     texts = iter(request.texts) if request.texts else _stdin_lines()
     with staged_output(request.out or "-") as sink:
-        write_text_results(text_results(model, texts, args.progress), sink, request.format)
+        results = text_results(model, texts, args.progress, request.explain)
+        write_text_results(results, sink, request.format, request.explain)
     return EXIT_OK

@@ -28,6 +28,7 @@ from functions.fanout.files import (
     TEXT_COLUMN_METADATA,
     Superseded,
     check_source,
+    explain_requested,
     find_object,
     finish_scored,
     not_gzip,
@@ -72,7 +73,12 @@ def _score(plan: dict, context: LambdaContext, scored) -> Summary:
     body = gzip.GzipFile(fileobj=obj["Body"]) if plan["key"].lower().endswith(".gz") else obj["Body"]
     try:
         return score_csv(
-            body, scored, service.scorer, obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA), Progress(context)
+            body,
+            scored,
+            service.scorer,
+            obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA),
+            Progress(context),
+            explainer=service.scorer.explain if explain_requested(obj) else None,
         )
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise not_gzip(error) from None

@@ -21,6 +21,13 @@ from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
+EXPLAIN_METADATA = "explain"  # x-amz-meta-explain: true adds each row's top sentences (docs/batch.md)
+
+
+def explain_requested(head: dict) -> bool:
+    """Whether the upload's metadata (a head_object or get_object answer) asks for explanations."""
+    return head.get("Metadata", {}).get(EXPLAIN_METADATA, "").strip().lower() == "true"
+
 
 STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
 

@@ -82,7 +82,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         IfMatch=plan["source_etag"],
     )["Body"]
     with tempfile.TemporaryFile() as part:  # in $TMPDIR, else /tmp: Lambda's writable disk
-        summary = score_chunk(body, part, service.scorer, Layout(**plan["layout"]), chunk["first_row"])
+        layout = Layout(**plan["layout"])
+        explainer = service.scorer.explain if layout.explain else None
+        summary = score_chunk(body, part, service.scorer, layout, chunk["first_row"], explainer=explainer)
         part.seek(0)
         name = part_name(chunk["index"], "csv")
         s3.upload_fileobj(part, plan["bucket"], work_key(plan["run"], name))

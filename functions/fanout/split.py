@@ -6,6 +6,7 @@ A file that cannot be scored gets error.json here, with the reason the single pa
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import (
     TEXT_COLUMN_METADATA,
+    explain_requested,
     find_object,
     not_gzip,
     reject,
@@ -26,6 +28,7 @@ from functions.fanout.files import (
 )
 from sentiment_core.chunking import plan_chunks
 from sentiment_core.csv_scoring import NotScorable
+from sentiment_core.explain import MAX_SPANS
 
 logger = Logger(service="fanout-split")
 
@@ -75,7 +78,14 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             source, source_etag = _stage_gzip(bucket, key, head["ETag"], run)
         body = s3.get_object(Bucket=bucket, Key=source, IfMatch=source_etag)["Body"]
         requested = head.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
-        layout, chunks = plan_chunks(body, int(event["chunk_rows"]), requested)
+        explain = explain_requested(head)
+        # An explained row costs up to MAX_SPANS + 2 passes: chunks that many times smaller keep a
+        # chunk's time within what a plain chunk takes.
+        chunk_rows = (
+            max(1, int(event["chunk_rows"]) // (MAX_SPANS + 2)) if explain else int(event["chunk_rows"])
+        )
+        layout, chunks = plan_chunks(body, chunk_rows, requested)
+        layout = dataclasses.replace(layout, explain=explain)
     except NotScorable as problem:
         logger.warning("file not scored", extra={"reason": str(problem)})
         reject(plan, str(problem))
@@ -89,7 +99,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         source_etag=source_etag,
         chunk_list=chunk_list,
         chunks=len(chunks),
-        chunk_rows=int(event["chunk_rows"]),
+        chunk_rows=chunk_rows,
         rows=sum(c.rows for c in chunks),
         layout=layout.as_dict(),
     )

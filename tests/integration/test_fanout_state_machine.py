@@ -6,6 +6,7 @@ In-process moto: faults are injected by patching the handlers' own S3 client.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import importlib
 import io
@@ -27,6 +28,7 @@ from local_run.functions import route_invocations
 from local_run.lambda_context import LocalLambdaContext
 from sentiment_core import settings
 from sentiment_core.csv_scoring import score_csv
+from sentiment_core.explain import CSV_COLUMNS, explain
 from sentiment_core.model import get_model
 
 BUCKET = "fanout-test"
@@ -302,3 +304,17 @@ def test_a_run_overtaken_by_a_new_upload_writes_nothing(stack, monkeypatch):
     assert run(stack, "incoming/race.csv")["status"] == "scored"  # the later upload's run
     assert_same_file(get(stack, "scored/race.csv"), new)
     assert work_files(stack) == []
+
+
+def test_a_file_whose_metadata_asks_is_explained_in_smaller_chunks(stack):
+    data = reviews(6)
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/why.csv", Body=data, Metadata={"explain": "true"})
+    assert run(stack, "incoming/why.csv") == {"status": "scored", "rows": 6}
+    model, single = get_model(), io.BytesIO()
+    score_csv(io.BytesIO(data), single, model, explainer=functools.partial(explain, model))
+    want, have = parsed(single.getvalue()), parsed(get(stack, "scored/why.csv"))
+    assert have[0][-4:] == list(CSV_COLUMNS)
+    assert have == want  # each text runs alone: the same cells, to the last digit, on either path
+    # An explained row costs up to MAX_SPANS + 2 passes, so chunks are that many times smaller.
+    status = json.loads(get(stack, "scored/why.status.json"))
+    assert status["chunks_total"] == 6

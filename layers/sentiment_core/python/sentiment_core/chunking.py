@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from typing import IO
 
 from sentiment_core.csv_scoring import (
-    OUTPUT_COLUMNS,
     SNIFF_BYTES,
+    Explainer,
     NotScorable,
     Scorer,
     Summary,
@@ -27,6 +27,7 @@ from sentiment_core.csv_scoring import (
     _find_text_column,
     _Prepend,
     _sniff,
+    output_columns,
     score_rows,
 )
 
@@ -44,6 +45,7 @@ class Layout:
     header: list[str]
     column: int
     has_bom: bool
+    explain: bool = False  # the file asked for explanations: its rows gain the explain columns
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +54,7 @@ class Layout:
         """The scored file's first line (with the source's BOM, if it had one)."""
         buffer = io.StringIO(newline="")
         csv.writer(buffer, delimiter=self.delimiter, lineterminator="\r\n").writerow(
-            [*self.header, *OUTPUT_COLUMNS]
+            [*self.header, *output_columns(self.explain)]
         )
         return (codecs.BOM_UTF8 if self.has_bom else b"") + buffer.getvalue().encode()
 
@@ -153,8 +155,13 @@ def score_chunk(
     layout: Layout,
     first_row: int = 0,
     progress: Callable[[int], None] | None = None,
+    explainer: Explainer | None = None,
 ) -> Summary:
-    """Score the rows in source (one chunk's bytes) to sink: scored rows only, no header, no BOM."""
+    """Score the rows in source (one chunk's bytes) to sink: scored rows only, no header, no BOM.
+
+    A layout with `explain` needs an explainer (the service's `MeteredModel.explain`)."""
+    if layout.explain and explainer is None:
+        raise ValueError("the layout asks for explanations: pass an explainer")
     started = time.perf_counter()
     dialect = type("Chunk", (csv.excel,), {"delimiter": layout.delimiter})
     reader = csv.reader(_Lines(source), dialect)
@@ -165,7 +172,17 @@ def score_chunk(
         delimiter=layout.delimiter,
         model={"name": model.name, "version": model.version},
     )
-    score_rows(reader, writer, layout.column, len(layout.header), model, summary, progress, first_row)
+    score_rows(
+        reader,
+        writer,
+        layout.column,
+        len(layout.header),
+        model,
+        summary,
+        progress,
+        first_row,
+        explainer if layout.explain else None,
+    )
     out.flush()
     out.detach()
     summary.seconds = round(time.perf_counter() - started, 3)

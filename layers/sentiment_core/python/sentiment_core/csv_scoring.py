@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Protocol
 
+from sentiment_core.explain import CSV_COLUMNS as EXPLAIN_COLUMNS
+from sentiment_core.explain import Explanation, csv_cells
 from sentiment_core.model import Prediction
 from sentiment_core.preprocess import has_visible_text
 from sentiment_core.responses import model_fields
@@ -36,6 +38,14 @@ class Scorer(Protocol):
     version: str
 
     def predict(self, texts: list[str]) -> list[Prediction]: ...
+
+
+# Explains a chunk's texts (explain.py), for a file that asks for it: its rows gain EXPLAIN_COLUMNS.
+Explainer = Callable[[list[str]], list[Explanation]]
+
+
+def output_columns(explained: bool) -> tuple[str, ...]:
+    return (*OUTPUT_COLUMNS, *EXPLAIN_COLUMNS) if explained else OUTPUT_COLUMNS
 
 
 class NotScorable(ValueError):
@@ -122,6 +132,7 @@ def score_csv(
     model: Scorer,
     text_column: str | None = None,
     progress: Callable[[int], None] | None = None,
+    explainer: Explainer | None = None,
 ) -> Summary:
     """Read CSV bytes from source, write the scored CSV (UTF-8) to sink, return the summary.
 
@@ -148,8 +159,8 @@ def score_csv(
 
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
     writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
-    writer.writerow([*header, *OUTPUT_COLUMNS])
-    score_rows(reader, writer, column, len(header), model, summary, progress)
+    writer.writerow([*header, *output_columns(explainer is not None)])
+    score_rows(reader, writer, column, len(header), model, summary, progress, explainer=explainer)
     out.flush()
     out.detach()
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -165,11 +176,12 @@ def score_rows(
     summary: Summary,
     progress: Callable[[int], None] | None = None,
     first_row: int = 0,
+    explainer: Explainer | None = None,
 ) -> None:
     """Score the rows the reader yields, CHUNK_ROWS at a time; first_row numbers them in error messages."""
     try:
         for chunk in _chunks(reader, CHUNK_ROWS):
-            _score_chunk(chunk, column, width, model, writer, summary)
+            _score_chunk(chunk, column, width, model, writer, summary, explainer)
             if progress:
                 progress(summary.rows)
     except csv.Error as error:
@@ -190,21 +202,32 @@ def _row_error(row: list[str], column: int, width: int) -> str:
 
 
 def _score_chunk(
-    chunk: list[list[str]], column: int, width: int, model: Scorer, writer, summary: Summary
+    chunk: list[list[str]],
+    column: int,
+    width: int,
+    model: Scorer,
+    writer,
+    summary: Summary,
+    explainer: Explainer | None = None,
 ) -> None:
     errors = [_row_error(row, column, width) for row in chunk]
     scorable = [i for i, error in enumerate(errors) if not error]
-    predictions = dict(zip(scorable, model.predict([chunk[i][column] for i in scorable]), strict=True))
+    texts = [chunk[i][column] for i in scorable]
+    explanations = dict(zip(scorable, explainer(texts), strict=True)) if explainer else {}
+    scored = [explanations[i].prediction for i in scorable] if explainer else model.predict(texts)
+    predictions = dict(zip(scorable, scored, strict=True))
     for i, row in enumerate(chunk):
         cells = row[:width] + [""] * (width - len(row))
-        extra = row[width:]  # kept, after the error column, so no data is lost
+        extra = row[width:]  # kept, after the added columns, so no data is lost
+        why = csv_cells(row[column], explanations[i]) if i in explanations else csv_cells("", None)
+        why = why if explainer else []
         if i in predictions:
             p = predictions[i]
-            writer.writerow([*cells, p.label, f"{p.score:.6f}", "", *extra])
+            writer.writerow([*cells, p.label, f"{p.score:.6f}", "", *why, *extra])
             summary.scored += 1
             summary.positives += p.label == "positive"
         else:
-            writer.writerow([*cells, "", "", errors[i], *extra])
+            writer.writerow([*cells, "", "", errors[i], *why, *extra])
             summary.rows_with_errors += 1
     summary.rows += len(chunk)
     summary.negatives = summary.scored - summary.positives

@@ -133,3 +133,22 @@ def explain(model: Explainable, texts: list[str]) -> list[Explanation]:
         plans.append(_Plan(ask(text), parts))
     scored = model.predict(list(index))
     return [plan.explanation(scored) for plan in plans]
+
+
+# What an explained CSV adds after label, score and error: the sentence that pushed the row's score
+# most toward each side, with its contribution (empty where no sentence pushed that way).
+CSV_COLUMNS = (
+    "top_positive_sentence",
+    "top_positive_contribution",
+    "top_negative_sentence",
+    "top_negative_contribution",
+)
+
+
+def csv_cells(text: str, explanation: Explanation | None) -> list[str]:
+    """The CSV_COLUMNS cells of one row (all empty for a row that was not scored)."""
+    cells = []
+    for sign in (1, -1):
+        top = explanation.top(sign) if explanation else None
+        cells += [text[top.start : top.end], f"{top.contribution:.6f}"] if top else ["", ""]
+    return cells
