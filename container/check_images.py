@@ -9,6 +9,7 @@ onnxruntime build that crashes on Graviton Lambda crashes here too.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import socket
@@ -34,8 +35,23 @@ def requests_to_answer() -> dict[str, tuple[str, list[str] | None]]:
     return {
         "api_predict_one.json": ((EVENTS / "api_predict_one.json").read_text(), None),
         "api_predict_many.json": ((EVENTS / "api_predict_many.json").read_text(), None),
+        "api_predict_explain.json": ((EVENTS / "api_predict_explain.json").read_text(), None),
         "known reviews": (json.dumps(known), [r["label"] for r in reviews]),
     }
+
+
+def check_explained(request: dict, answer: dict) -> None:
+    """An explained answer: each prediction's sentences slice its text as sent, in order, fully shaped."""
+    texts = request.get("texts", [request.get("text")])
+    for text, prediction in zip(texts, answer["predictions"], strict=True):
+        sentences = prediction["sentences"]
+        assert sentences, f"no sentences for {text!r}"
+        for sentence in sentences:
+            assert set(sentence) == {"start", "end", "label", "score", "contribution", "read"}, sentence
+            piece = text[sentence["start"] : sentence["end"]]
+            assert piece and piece == piece.strip(), (text, sentence)
+            assert sentence["read"] == (sentence["contribution"] is not None), sentence
+        assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(sentences)), sentences
 
 
 def podman(*args: str, check: bool = True, capture: bool = True) -> str:
@@ -129,6 +145,8 @@ def invoke(image: str, arch: str, rie: Path) -> dict:
                 assert len(labels) == len(body.get("texts", [body.get("text")])), f"{arch} {name}: {labels}"
             else:
                 assert labels == expected, f"{arch} {name}: got {labels}, expected {expected}"
+            if body.get("explain"):
+                check_explained(body, json.loads(result["body"]))
             answers[name] = labels
         logs = podman("logs", container)
     finally:

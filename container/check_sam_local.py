@@ -22,6 +22,7 @@ from urllib.parse import unquote_plus
 import boto3
 from moto.server import ThreadedMotoServer
 
+from container.check_images import check_explained
 from container.podman_service import CONTAINERS_CONF, docker_api, stop
 from container.sam_local import (
     EVENTS,
@@ -198,6 +199,10 @@ def run_check() -> int:
             api = invoke_json(docker_host, template, env_file, "Api", "api_predict_one.json")
             assert api["statusCode"] == 200, api
             assert json.loads(api["body"])["predictions"][0]["label"] == "positive", api
+            explained = invoke_json(docker_host, template, env_file, "Api", "api_predict_explain.json")
+            assert explained["statusCode"] == 200, explained
+            request = json.loads(json.loads((EVENTS / "api_predict_explain.json").read_text())["body"])
+            check_explained(request, json.loads(explained["body"]))
             worker = invoke_json(docker_host, template, env_file, "Worker", "worker_job.json")
             assert worker == {"batchItemFailures": []}, worker
             status = boto3.client("dynamodb").get_item(

@@ -8,7 +8,7 @@ import pytest
 
 from sentiment_core.explain import explain
 from tests.fakes import FakeModel
-from tests.helpers import api_request, drain, receive, run_worker
+from tests.helpers import api_request, context, drain, load_event, receive, run_worker
 
 REVIEW = "I saw it on a Tuesday. It was a wonderful, moving film. The seats were blue."
 SENTENCE_KEYS = {"start", "end", "label", "score", "contribution", "read"}
@@ -100,3 +100,17 @@ def test_an_explained_job_returns_sentences(api, worker, aws):
 def test_an_explained_job_takes_at_most_100_texts(api):
     status, body = api_request(api, "POST", "/jobs", {"texts": ["Fine."] * 101, "explain": True})
     assert status == 422 and "at most 100 texts" in body["details"][0]["problem"]
+
+
+def test_the_explain_event_gets_sentences_the_container_checks_accept(api):
+    """events/api_predict_explain.json, as `sam local invoke` and the image check send it."""
+    from container.check_images import check_explained
+
+    event = load_event("api_predict_explain.json")
+    response = api.lambda_handler(event, context("api"))
+    assert response["statusCode"] == 200
+    check_explained(json.loads(event["body"]), json.loads(response["body"]))
+    with pytest.raises(AssertionError):  # the check fails an answer whose offsets do not slice the text
+        answer = json.loads(response["body"])
+        answer["predictions"][0]["sentences"][0]["start"] -= 1
+        check_explained(json.loads(event["body"]), answer)
