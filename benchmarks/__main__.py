@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime
 
-from benchmarks import batch_invariance, recommend, report_markdown
+from benchmarks import batch_invariance, explain, recommend, report_markdown
 from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
@@ -68,6 +68,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     memory = run_json(["-m", "benchmarks.memory", "--rows", str(rows)])
     step("same text, same score: batched vs per-text runs")
     invariance = run_json(["-m", "benchmarks.batch_invariance", "--json"])
+    step("explanations: cost and fidelity on 500 test reviews")
+    explanations = run_json(["-m", "benchmarks.explain", "--reviews", "500", "--json"], timeout=7200)
     step("CSV fan-out on the local stack vs one invocation")
     sizes = [argument for size in fanout_rows for argument in ("--rows", str(size))]
     fanout = run_json(["-m", "benchmarks.fanout", *sizes], timeout=7200)
@@ -96,6 +98,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "fanout": fanout,
         "scaling": scaling,
         "batch_invariance": invariance,
+        "explain": explanations,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -141,6 +144,8 @@ def main() -> None:
     markdown = report_markdown.render(report)
     if "batch_invariance" in report:
         markdown += "\n" + batch_invariance.markdown(report["batch_invariance"])
+    if "explain" in report:
+        markdown += "\n" + explain.markdown(report["explain"])
     (args.out / "report.md").write_text(markdown)
     print(markdown)
 

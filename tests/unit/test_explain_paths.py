@@ -8,7 +8,8 @@ import pytest
 
 from sentiment_core.explain import explain
 from tests.fakes import FakeModel
-from tests.helpers import api_request, context, drain, load_event, receive, run_worker
+from tests.helpers import api_request, context, drain, emf_lines, load_event, receive, run_worker
+from tests.unit.test_metrics import metrics_of
 
 REVIEW = "I saw it on a Tuesday. It was a wonderful, moving film. The seats were blue."
 SENTENCE_KEYS = {"start", "end", "label", "score", "contribution", "read"}
@@ -114,3 +115,14 @@ def test_the_explain_event_gets_sentences_the_container_checks_accept(api):
         answer = json.loads(response["body"])
         answer["predictions"][0]["sentences"][0]["start"] -= 1
         check_explained(json.loads(event["body"]), answer)
+
+
+def test_an_explained_request_counts_its_reviews_only_and_keeps_its_time_apart(api, capsys):
+    capsys.readouterr()
+    status, _ = api_request(api, "POST", "/predict", {"texts": [REVIEW, "Dull."], "explain": True})
+    assert status == 200
+    metrics = metrics_of(emf_lines(capsys.readouterr().out))
+    # The spans and the left-out variants are not predictions anyone receives: two reviews, one each way.
+    assert metrics["PredictionsPositive"][2] == [1.0] and metrics["PredictionsNegative"][2] == [1.0]
+    assert metrics["ExplainedSentences"][2] == [4.0]
+    assert metrics["ExplainLatency"][0] == "Milliseconds" and "InferenceLatency" not in metrics
