@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import json
 
 from functions.api import examples
+from sentiment_cli import cli
 from sentiment_core import settings
-from sentiment_core.explain import MAX_SPANS, explain
+from sentiment_core.explain import CSV_COLUMNS, MAX_SPANS, explain
 from sentiment_core.model import SentimentModel
 from tests.helpers import api_request
 
@@ -67,3 +71,20 @@ def test_the_api_explains_as_the_core_does(api):
     sentences = body["predictions"][0]["sentences"]
     assert [(s["start"], s["end"]) for s in sentences] == [(s.start, s.end) for s in explanation.sentences]
     assert [s["contribution"] for s in sentences] == [round(s.contribution, 6) for s in explanation.sentences]
+
+
+def test_the_cli_explains_texts_as_the_api_does(capsys, api):
+    assert cli.main(["--explain", "--no-progress", REVIEW]) == 0
+    line = json.loads(capsys.readouterr().out)
+    _, body = api_request(api, "POST", "/predict", {"text": REVIEW, "explain": True})
+    assert line == body["predictions"][0]
+
+
+def test_the_cli_explains_a_csv_with_the_top_sentences(tmp_path, capsys):
+    source = tmp_path / "why.csv"
+    source.write_text(f'id,review\n1,"{REVIEW}"\n2,\n')
+    assert cli.main(["--explain", "--no-progress", str(source), "-o", str(tmp_path / "out.csv")]) == 0
+    header, first, empty = csv.reader(io.StringIO((tmp_path / "out.csv").read_text(), newline=""))
+    assert header[-4:] == list(CSV_COLUMNS)
+    assert first[5] == GLOWING and float(first[6]) > 0.2
+    assert empty[4] == "empty text" and empty[5:] == ["", "", "", ""]
