@@ -34,14 +34,18 @@ ReviewText = Annotated[
 ]
 
 
-def _exactly_one_field(schema: dict) -> None:
-    """The document says what the validator enforces: exactly one of `text` and `texts`, never null."""
+def _exactly_one_field(schema: dict, cls: type) -> None:
+    """The document says what the validator enforces: exactly one of `text` and `texts`, never null,
+    and at most `explained_limit` texts with `explain` (so a generated valid request is a valid one)."""
     for name in ("text", "texts"):
         prop = schema["properties"][name]
         prop["anyOf"] = [s for s in prop["anyOf"] if s.get("type") != "null"]
         prop.pop("default", None)
-    schema["minProperties"] = 1
-    schema["maxProperties"] = len(schema["properties"]) - 1  # one of text/texts, and `explain`
+    schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
+    schema["anyOf"] = [
+        {"properties": {"explain": {"const": False}}},
+        {"properties": {"texts": {"maxItems": cls.explained_limit}}},
+    ]
 
 
 def _is_none(value: object) -> bool:
