@@ -60,8 +60,17 @@ EXPLAINED_RESPONSE = {
 
 
 def predict_examples() -> dict[str, dict]:
-    """Request and response examples for /predict, in OpenAPI's `examples` form."""
-    return {"explained": {"summary": "A review with explain: true", "value": EXPLAINED_RESPONSE}}
+    """/predict's answers to the review, plain and with explain: true, in OpenAPI's `examples` form."""
+    plain = {
+        **EXPLAINED_RESPONSE,
+        "predictions": [
+            {k: v for k, v in p.items() if k != "sentences"} for p in EXPLAINED_RESPONSE["predictions"]
+        ],
+    }
+    return {
+        "plain": {"summary": "A review", "value": plain},
+        "explained": {"summary": "The same review with explain: true", "value": EXPLAINED_RESPONSE},
+    }
 
 
 def answer(model) -> dict:

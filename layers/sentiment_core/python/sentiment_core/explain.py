@@ -68,11 +68,6 @@ def spans(text: str, limit: int = MAX_SPANS) -> list[sentences.Span]:
     return grouped
 
 
-def passes(text: str) -> int:
-    """Passes over the review's tokens an explanation costs, for cost estimates: spans + 2."""
-    return len(spans(text)) + 2
-
-
 def _without(text: str, span: sentences.Span) -> str:
     return f"{text[: span[0]]} {text[span[1] :]}"
 
