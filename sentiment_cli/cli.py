@@ -139,8 +139,9 @@ class _Counting:
         return data
 
 
-def csv_to_jsonl(scored: IO[bytes], delimiter: str, sink: BinaryIO) -> None:
-    """The scored CSV as JSON lines: the input's columns, then label, score (a number) and error."""
+def csv_to_jsonl(scored: IO[bytes], delimiter: str, sink: BinaryIO, explained: bool = False) -> None:
+    """The scored CSV as JSON lines: the input's columns, then label, score (a number) and error
+    (explained: the top sentences, and their contributions as numbers)."""
     reader = csv.reader(io.TextIOWrapper(scored, encoding="utf-8-sig", newline=""), delimiter=delimiter)
     header = next(reader)
     width = len(header)
@@ -149,6 +150,9 @@ def csv_to_jsonl(scored: IO[bytes], delimiter: str, sink: BinaryIO) -> None:
         record["label"] = record["label"] or None
         record["score"] = float(record["score"]) if record["score"] else None
         record["error"] = record["error"] or None
+        for name in EXPLAIN_COLUMNS if explained else ():
+            value = record[name]
+            record[name] = (float(value) if name.endswith("_contribution") else value) if value else None
         if row[width:]:
             record["extra_fields"] = row[width:]  # a long row's surplus, kept as the CSV keeps it
         sink.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
@@ -190,7 +194,7 @@ def score_csv_file(model: SentimentModel, request: Request, progress: bool | Non
             )
             if scored is not sink:
                 scored.seek(0)
-                csv_to_jsonl(scored, summary.delimiter, sink)
+                csv_to_jsonl(scored, summary.delimiter, sink, request.explain)
     except NotScorable as problem:
         print(f"sentiment-score: {source} not scored: {problem}", file=sys.stderr)
         return EXIT_FAILED

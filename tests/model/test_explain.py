@@ -88,3 +88,11 @@ def test_the_cli_explains_a_csv_with_the_top_sentences(tmp_path, capsys):
     assert header[-4:] == list(CSV_COLUMNS)
     assert first[5] == GLOWING and float(first[6]) > 0.2
     assert empty[4] == "empty text" and empty[5:] == ["", "", "", ""]
+
+
+def test_the_cli_gives_an_explained_csv_as_json_lines_with_numbers(tmp_path, capsys):
+    source = tmp_path / "why.csv"
+    source.write_text(f'id,review\n1,"{REVIEW}"\n')
+    assert cli.main(["--explain", "--no-progress", str(source), "-f", "jsonl", "-o", "-"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["top_positive_sentence"] == GLOWING and record["top_positive_contribution"] > 0.2
