@@ -166,8 +166,8 @@ def markdown(report: dict) -> str:
         f"= {c['median_spans_plus_2']}; per review, the median of ratio / (spans + 2) is "
         f"{c['median_ratio_over_bound']} ({c['median_ratio_over_bound_not_truncated']} for reviews not "
         f"truncated; {c['reviews_within_bound']} of {report['reviews']} reviews within their own bound; "
-        f"median {c['median_spans']} spans; {c['reviews_truncated']} reviews truncated, whose spans alone "
-        "add up to more than the 256 word pieces a plain prediction reads).",
+        f"median {c['median_spans']} spans; {c['reviews_truncated']} reviews truncated, whose unread spans "
+        "need no pass without them).",
         "",
         f"ERASER fidelity on the {f['reviews']} reviews of at least {f['min_spans']} read spans "
         "(comprehensiveness: higher is better; sufficiency: lower is better):",
