@@ -1,7 +1,9 @@
 # make run    the service on this machine (moto for AWS), http://127.0.0.1:$${PORT:-3000}
 # make test   lint, unit and end-to-end tests, template validation
-# make model  masked-LM pretrain, fine-tune (2 seeds), export, quantize, evaluate: resumable; minutes on a
-#             GPU, about 7 hours on 2 CPU cores (a fine-tune epoch about 37 minutes)
+# make model  the served model: model_export/transformer-1.1.0 blended with a linear n-gram model fitted
+#             here, the graph requantized, evaluated and gated; resumable, minutes on 2 CPU cores
+# make model-transformer  renew that transformer: masked-LM pretrain, fine-tune, export, quantize,
+#             evaluate; minutes on a GPU, about 7 hours on 2 CPU cores
 # make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 40 minutes on 2 cores)
 # make test-container  build the image for amd64 and arm64, run it under the Lambda emulator and sam local (root, Debian)
 # make local-image     the image for this machine's CPU, for sam local (podman; root, Debian)
@@ -26,7 +28,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run test lint model model-train model-export model-quantize model-evaluate validate bench \
+.PHONY: venv run test lint model model-transformer model-train model-export model-quantize model-evaluate validate bench \
 	test-container local-image local-invoke local-api browser clean sam-cli publish-model approve-model \
 	fetch-model list-models model-info image check-image-uri deploy stack-output smoke image-scan
 
@@ -80,7 +82,10 @@ browser:
 	else echo "chromium and chromium-driver are not installed (root and apt-get install them): the browser test will skip"; fi
 
 model: venv
-	$(PY) -m model_export all
+	$(PY) -m model_export blend $(if $(FORCE),--force)
+
+model-transformer: venv
+	$(PY) -m model_export transformer $(if $(FORCE),--force)
 
 model-pretrain model-train model-export model-quantize model-evaluate: venv
 	$(PY) -m model_export $(@:model-%=%) $(if $(FORCE),--force)

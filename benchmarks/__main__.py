@@ -45,6 +45,22 @@ def machine() -> dict:
     }
 
 
+# Parts that stand alone: `--only NAME ...` reruns them into the existing report.json, the rest kept.
+PARTS: dict[str, list[str]] = {
+    "cold_start": ["-m", "benchmarks.cold_start"],
+    "model_versions": ["-m", "benchmarks.model_versions"],
+}
+
+
+def run_parts(names: list[str], report: dict) -> dict:
+    for name in names:
+        print(f"== {name}", flush=True)
+        report[name] = run_json(PARTS[name], timeout=3600)
+    report["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    report["machine"] = machine()
+    return report
+
+
 def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -> dict:
     step = lambda name: print(f"== {name}", flush=True)  # noqa: E731
     step("API handler latency, 1 thread, and the other runtimes")
@@ -71,6 +87,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     step("CSV fan-out on the local stack vs one invocation")
     sizes = [argument for size in fanout_rows for argument in ("--rows", str(size))]
     fanout = run_json(["-m", "benchmarks.fanout", *sizes], timeout=7200)
+    step("the served model vs the transformer alone")
+    model_versions = run_json(PARTS["model_versions"])
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -96,6 +114,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "fanout": fanout,
         "scaling": scaling,
         "batch_invariance": invariance,
+        "model_versions": model_versions,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -130,9 +149,13 @@ def main() -> None:
     parser.add_argument(
         "--render-only", action="store_true", help="redraw report.md and the plot from report.json"
     )
+    parser.add_argument("--only", nargs="+", choices=sorted(PARTS), help="rerun these parts into report.json")
     args = parser.parse_args()
     if args.render_only:
         report = json.loads((args.out / "report.json").read_text())
+    elif args.only:
+        report = run_parts(args.only, json.loads((args.out / "report.json").read_text()))
+        (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     else:
         report = run_suite(args.rows, args.reviews, args.cold_runs, args.fanout_rows)
         args.out.mkdir(parents=True, exist_ok=True)
