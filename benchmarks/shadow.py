@@ -39,7 +39,9 @@ class Counted:
 
 
 MOTO = """
+import logging
 import sys
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 from moto.server import ThreadedMotoServer
 from local_run.moto_overhead import lighter_moto
 with lighter_moto():

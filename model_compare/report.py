@@ -67,7 +67,8 @@ def verdict(result: dict) -> str:
     m, a, b = result["mcnemar"], result["a"], result["b"]
     if m["p_value"] >= WORSE_BY_CHANCE:
         return (
-            f"The accuracy difference ({_pct(b['accuracy'] - a['accuracy'])} for B) is within what chance "
+            f"The accuracy difference (B - A: {100 * (b['accuracy'] - a['accuracy']):+.2f} points) is within "
+            "what chance "
             f"gives on {result['rows']} rows (McNemar p = {m['p_value']:.3g})."
         )
     better = "B" if m["only_b_right"] > m["only_a_right"] else "A"
