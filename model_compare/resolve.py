@@ -46,7 +46,7 @@ def resolve(spec: str, name: str | None = None, bucket: str | None = None, into:
             f"{spec} is not a directory; to fetch it as a registry version set ARTIFACTS_BUCKET"
         )
     try:
-        entry = Registry(bucket).fetch(name, spec, into / spec)
+        Registry(bucket).fetch(name, spec, into / spec)  # `approved` lands in into/approved
     except (RegistryError, ClientError, BotoCoreError, ValueError) as error:
         raise ResolveError(f"{spec}: cannot fetch {name} {spec} from s3://{bucket}: {error}") from None
-    return into / entry.version if spec == "approved" else into / spec
+    return into / spec

@@ -107,7 +107,9 @@ def test_a_version_is_fetched_from_the_registry_and_verified(aws, tmp_path):
     assert json.loads((path / "manifest.json").read_text())["version"] == "2.0.0"
     assert json.loads((path / "registry.json").read_text())["registry"].startswith(f"s3://{bucket}/")
     registry.approve(NAME, "2.0.0")
-    assert resolve("approved", name=NAME, bucket=bucket, into=tmp_path / "fetched") == path
+    approved = resolve("approved", name=NAME, bucket=bucket, into=tmp_path / "fetched")
+    assert json.loads((approved / "manifest.json").read_text())["version"] == "2.0.0"
+    assert json.loads((approved / "registry.json").read_text())["approved"] is True
 
 
 def test_a_version_missing_tampered_or_without_a_bucket_is_refused(aws, tmp_path):
