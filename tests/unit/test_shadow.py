@@ -147,7 +147,8 @@ def shadow_app(aws):
         "SHADOW_MODEL_VERSION": FakeModel.version,
         "SHADOW_MODEL_DIR": str(settings.REPO_MODEL_DIR),
     }
-    sys.modules.pop("functions.shadow.app", None)
+    for module in ("functions.shadow.app", "functions.shadow.candidate"):  # bound to get_model at import
+        sys.modules.pop(module, None)
     with mock.patch.dict(os.environ, environment), mock.patch("sentiment_core.model.get_model") as load:
         load.side_effect = lambda _: FakeModel()
         settings.current.cache_clear()
