@@ -15,6 +15,9 @@
 # make image IMAGE_URI=... [PUSH=1] [MODEL_SOURCE=build/registry-model]   the arm64 image (docker buildx)
 # make deploy STAGE=dev|prod IMAGE_URI=<ecr repo>:<git sha>   deploy that image (what the pipeline runs)
 # make smoke API_URL=... [EXPECT_SHA256=...]   the events/ known answers against a running API
+# make compare-models A=<version or model dir> B=<version or model dir> DATA=<labelled CSV> [LIMIT=n]
+#                      both on the same rows: accuracy, McNemar, agreement, calibration, latency (build/compare/)
+# make fetch-shadow-model VERSION=x   the candidate a shadow deployment scores with (build/shadow-model)
 # make load [LOAD_HOST=<api url>] [LOAD_USERS=10] [LOAD_SECONDS=20]   Locust load test (default: `make run`)
 
 PYTHON ?= python3
@@ -30,7 +33,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: venv run test lint model model-transformer model-train model-export model-quantize model-evaluate validate bench \
 	test-container local-image local-invoke local-api browser clean sam-cli publish-model approve-model \
-	fetch-model list-models model-info image check-image-uri deploy stack-output smoke image-scan
+	fetch-model list-models model-info image compare-models fetch-shadow-model check-image-uri deploy stack-output smoke image-scan
 
 venv: $(STAMP) $(SAM) $(CHECKOV)
 
@@ -117,6 +120,7 @@ clean:
 TOOLS_PY := .tools/sam/bin/python
 MODEL_ARTIFACT ?= layers/sentiment_model/model
 MODEL_SOURCE ?= layers/sentiment_model/model
+SHADOW_MODEL_SOURCE ?= container/no-shadow-model
 VERSION ?= approved
 STAGE ?= dev
 OUTPUT ?= ApiUrl
@@ -137,6 +141,16 @@ approve-model: $(SAM)
 fetch-model: $(SAM)
 	$(TOOLS_PY) -m model_registry fetch --version $(VERSION) --dest build/registry-model
 
+# The candidate for shadow scoring: a second artifact in the same image (SHADOW_MODEL_SOURCE; docs/deploy.md).
+fetch-shadow-model: $(SAM)
+	@test -n "$(filter-out approved,$(VERSION))" || { echo "usage: make fetch-shadow-model VERSION=<the ShadowModelVersion>"; exit 2; }
+	$(TOOLS_PY) -m model_registry fetch --version $(VERSION) --dest build/shadow-model
+
+# A and B: model directories, or registry versions fetched and verified from $$ARTIFACTS_BUCKET.
+compare-models: venv
+	@test -n "$(A)" -a -n "$(B)" -a -n "$(DATA)" || { echo "usage: make compare-models A=<version or dir> B=<version or dir> DATA=<labelled CSV> [LIMIT=n]"; exit 2; }
+	$(PY) -m model_compare $(A) $(B) $(DATA) $(if $(LIMIT),--limit $(LIMIT))
+
 list-models: $(SAM)
 	$(TOOLS_PY) -m model_registry list
 
@@ -152,6 +166,7 @@ check-image-uri:
 # Lambda takes a single-platform image manifest: no provenance attestation (that makes an index).
 image: check-image-uri
 	docker buildx build --platform linux/arm64 --provenance=false --build-arg MODEL_SOURCE=$(MODEL_SOURCE) \
+	  --build-arg SHADOW_MODEL_SOURCE=$(SHADOW_MODEL_SOURCE) \
 	  -t $(IMAGE_URI) $(if $(PUSH),--push,--load) .
 
 # Deploys template.yaml (not a `sam build` output) with the image already in ECR. --image-repository only

@@ -69,6 +69,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     )
     step("API handler latency, 2 threads")
     latency_2 = run_json(["-m", "benchmarks.latency", "--threads", "2", "--reviews", str(reviews)])
+    step("API handler latency with shadow scoring at sample rates 0, 0.1 and 1.0")
+    shadow = run_json(["-m", "benchmarks.shadow", "--reviews", str(reviews)])
     step("cold start")
     cold = run_json(["-m", "benchmarks.cold_start", "--runs", str(cold_runs)])
     step(f"batch function, {rows} rows, 2 threads")
@@ -108,6 +110,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "machine": machine(),
         "latency": {"1": latency_1["handler"], "2": latency_2["handler"]},
         "runtimes": runtimes,
+        "shadow": shadow,
         "cold_start": cold,
         "batch": {"2": batch_2, "1": batch_1},
         "memory": memory,

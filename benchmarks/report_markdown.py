@@ -13,6 +13,24 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     ]
 
 
+def render_shadow(shadow: dict) -> list[str]:
+    return [
+        f"## The live path with shadow scoring ({shadow['reviews']} single-review /predict calls per rate, "
+        f"{shadow['threads']} thread)",
+        "",
+        "A sampled request costs one send to the shadow queue (the local stack's SQS) after its answer is "
+        "made; the candidate scores it in another function, off this path.",
+        "",
+        *_table(
+            ["sample rate", "requests sent", "p50 ms", "p90 ms", "p99 ms"],
+            [
+                [rate, b["sent"], b["ms_per_call"]["p50"], b["ms_per_call"]["p90"], b["ms_per_call"]["p99"]]
+                for rate, b in shadow["by_rate"].items()
+            ],
+        ),
+    ]
+
+
 def render(r: dict) -> str:
     m = r["machine"]
     lines = [
@@ -52,6 +70,9 @@ def render(r: dict) -> str:
             ms = b["ms_per_call"]
             rows.append([threads, batch, ms["p50"], ms["p90"], ms["p99"], b["reviews_per_s"]])
     lines += _table(["threads", "reviews per call", "p50 ms", "p90 ms", "p99 ms", "reviews/s"], rows)
+
+    if "shadow" in r:
+        lines += ["", *render_shadow(r["shadow"])]
 
     rt = r["runtimes"]
     lines += [

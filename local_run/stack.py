@@ -12,6 +12,7 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
+from local_run import shadow
 from local_run.fanout import FUNCTIONS as FANOUT_FUNCTIONS
 from local_run.fanout import create_state_machine
 from local_run.functions import FunctionPool, route_invocations
@@ -64,6 +65,7 @@ class LocalStack:
         self._http = None
         self.resources: Resources | None = None
         self.state_machine_arn = ""
+        self.shadow_model_dir = None  # the shadow candidate, fetched from the local registry
 
     def _configure_environment(self) -> None:
         """What Lambda's environment and the template's variables give the functions."""
@@ -104,6 +106,7 @@ class LocalStack:
             timeout=10,
         ).raise_for_status()
         self.resources = create_resources()
+        self.shadow_model_dir = shadow.candidate_from_registry(self.resources.artifacts_bucket)
         os.environ.update(self.resources.environment())
         self._start_functions()
         self._routes.enter_context(route_invocations({n: self._pools[n] for n in FANOUT_FUNCTIONS}))
@@ -122,6 +125,9 @@ class LocalStack:
                 async_retries("BatchFunction"),
             ),
         ]
+        if self.shadow_model_dir:
+            self._pools["shadow"], poller = shadow.start(self.resources, dict(os.environ))
+            self._pollers.append(poller)
         for poller in self._pollers:
             poller.start()
 
@@ -137,6 +143,16 @@ class LocalStack:
         for pool in self._pools.values():
             pool.stop()
         self._moto.stop()
+
+    def _shadow_banner(self) -> list[str]:
+        if not self.shadow_model_dir:
+            return ["shadow       off   (SHADOW_MODEL_DIR=<candidate artifact> make run)"]
+        api = self.resources.environment("api")
+        return [
+            f"shadow       {os.environ['SHADOW_MODEL_VERSION']} scores a {api['SHADOW_SAMPLE_RATE']} share "
+            "of /predict requests (SHADOW_SAMPLE_RATE); its metrics print below",
+            f"             dead letters: {self.resources.queue_urls['ShadowDeadLetterQueue']}",
+        ]
 
     def banner(self) -> str:
         url = f"http://{self.host}:{self.port}"
@@ -157,6 +173,7 @@ class LocalStack:
                 f"tables       {r.jobs_table}, {r.idempotency_table}",
                 f"functions    {workers}   (worker processes; LOCAL_CONCURRENCY=fanout-score=4 to change)",
                 f"registry     s3://{r.artifacts_bucket}/models/   (make publish-model ARTIFACTS_BUCKET=...)",
+                *self._shadow_banner(),
                 "",
                 "try:",
                 f"  curl -s {url}/health",

@@ -20,12 +20,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.api import body, docs, jobs
 from functions.api.cors import cors_config
 from functions.api.errors import documented_errors, error_response
+from sentiment_core.adapters.shadow_queue import ShadowSender
 from sentiment_core.adapters.startup import start
 from sentiment_core.responses import model_info, prediction_out
 from sentiment_core.schemas import ErrorDetail, HealthResponse, PredictRequest, PredictResponse
 
 service = start("api")
 logger, metrics, model = service.logger, service.metrics, service.model
+shadow = ShadowSender(service.settings, metrics)  # off unless the stack sets a shadow version
 app = APIGatewayHttpResolver(
     enable_validation=True, json_body_deserializer=body.parse_json, cors=cors_config()
 )
@@ -84,8 +86,11 @@ def unexpected(_: Exception) -> Response:
     },
 )
 def predict(request: PredictRequest) -> PredictResponse:
-    predictions = service.scorer.predict(request.all_texts())
-    return PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
+    texts = request.all_texts()
+    predictions = service.scorer.predict(texts)
+    response = PredictResponse(model=model_info(model), predictions=[prediction_out(p) for p in predictions])
+    shadow.offer(texts, predictions, model.version)  # after the answer is made; never raises
+    return response
 
 
 @app.get(

@@ -239,6 +239,13 @@ EXPECTED = {
         ("dynamodb:GetItem", "JobsTable"),
         ("dynamodb:UpdateItem", "JobsTable"),
         ("sqs:SendMessage", "JobsQueue"),
+        ("sqs:SendMessage", "ShadowScoring"),  # the shadow queue, only where ShadowModelVersion is set
+    },
+    "ShadowFunctionRole": own_logs_traces_and_key("ShadowLogGroup")
+    | {
+        ("sqs:ReceiveMessage", "ShadowQueue"),
+        ("sqs:DeleteMessage", "ShadowQueue"),
+        ("sqs:GetQueueAttributes", "ShadowQueue"),
     },
     "WorkerFunctionRole": own_logs_traces_and_key("WorkerLogGroup")
     | {
@@ -327,6 +334,7 @@ FUNCTIONS = {
     "FanoutSplitFunction": ("FanoutSplitFunctionRole", "FanoutSplitLogGroup"),
     "FanoutScoreFunction": ("FanoutScoreFunctionRole", "FanoutScoreLogGroup"),
     "FanoutMergeFunction": ("FanoutMergeFunctionRole", "FanoutMergeLogGroup"),
+    "ShadowFunction": ("ShadowFunctionRole", "ShadowLogGroup"),
 }
 
 

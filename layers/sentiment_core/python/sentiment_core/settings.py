@@ -17,6 +17,7 @@ DEFAULT_LOW_CONFIDENCE = 0.7  # below this a prediction counts as low-confidence
 # Must equal the job queue's redrive maxReceiveCount: the last attempt records why the job failed.
 DEFAULT_MAX_RECEIVE_COUNT = 3
 IMAGE_MODEL_DIR = Path("/opt/model")  # where the image puts the model layer
+IMAGE_SHADOW_MODEL_DIR = Path("/opt/shadow-model")  # the shadow candidate, when the image carries one
 REPO_MODEL_DIR = Path(__file__).resolve().parents[3] / "sentiment_model" / "model"
 
 
@@ -35,6 +36,12 @@ class Settings:
     # The function's memory, which prices its seconds; outside Lambda, one vCPU's worth.
     lambda_memory_mb: int = LAMBDA_MB_PER_VCPU
     cors_allowed_origins: str = ""  # comma-separated browser origins (functions/api/cors.py); "" = no CORS
+    # Shadow scoring (docs/deploy.md): the API sends this share of /predict requests to the queue; the
+    # shadow function scores them with the candidate in shadow_model_dir, which must be that version.
+    shadow_queue_url: str = ""  # "" = shadowing off
+    shadow_sample_rate: float = 0.0
+    shadow_model_dir: Path = IMAGE_SHADOW_MODEL_DIR
+    shadow_model_version: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +59,10 @@ class Settings:
             event_bus_name=env.get("EVENT_BUS_NAME", ""),
             lambda_memory_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or LAMBDA_MB_PER_VCPU),
             cors_allowed_origins=env.get("CORS_ALLOWED_ORIGINS", ""),
+            shadow_queue_url=env.get("SHADOW_QUEUE_URL", ""),
+            shadow_sample_rate=min(1.0, max(0.0, float(env.get("SHADOW_SAMPLE_RATE") or 0))),
+            shadow_model_dir=Path(env.get("SHADOW_MODEL_DIR") or IMAGE_SHADOW_MODEL_DIR),
+            shadow_model_version=env.get("SHADOW_MODEL_VERSION", ""),
         )
 
 
