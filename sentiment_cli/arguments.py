@@ -9,6 +9,7 @@ from pathlib import Path
 
 USAGE = """\
 sentiment-score REVIEWS.csv [-o SCORED.csv] [--format csv|jsonl] [--text-column NAME]
+                       [--report REPORT.html] [--group-column NAME]
        sentiment-score REVIEWS.csv.gz -o SCORED.csv
        sentiment-score - < reviews.txt                 one result per input line
        sentiment-score "Loved it." "A waste of time."  one result per text
@@ -39,6 +40,8 @@ class Request:
     format: str
     summary: str | None
     text_column: str | None
+    report: str | None = None
+    group_column: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", metavar="IN.csv", help="a CSV to score ('-': CSV on stdin)")
     parser.add_argument("--summary", metavar="FILE", help="summary JSON (default: OUT.summary.json)")
     parser.add_argument("--text-column", help="the text column, when it is not 'text' or 'review'")
+    parser.add_argument(
+        "--report", metavar="FILE.html", help="also write the file's report: one self-contained HTML page"
+    )
+    parser.add_argument(
+        "--group-column", help="the column the report groups by (default: one with few distinct values)"
+    )
     parser.add_argument(
         "--model-dir", type=Path, help="model artifact (default: $MODEL_DIR, else the repo's model)"
     )
@@ -123,15 +132,17 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Request]:
     stdin_lines = inputs == ["-"]
     if sum((bool(source), bool(texts), stdin_lines)) != 1:
         parser.error("give a CSV file, texts to score, or '-' for stdin lines (one of them)")
-    if not source and (args.summary or args.text_column):
-        parser.error("--summary and --text-column go with a CSV file")
+    if not source and (args.summary or args.text_column or args.report or args.group_column):
+        parser.error("--summary, --text-column, --report and --group-column go with a CSV file")
     if source and source != "-" and not is_file(source):
         parser.error(f"no such file: {source}")
-    for path in (args.out, args.summary):
+    for path in (args.out, args.summary, args.report):
         if path and path != "-" and not Path(path).parent.is_dir():
             parser.error(f"no such directory for {path}")
     fmt = args.format or ("csv" if source else "jsonl")
-    return args, Request(source, texts or None, args.out, fmt, args.summary, args.text_column)
+    return args, Request(
+        source, texts or None, args.out, fmt, args.summary, args.text_column, args.report, args.group_column
+    )
 
 
 def default_out(source: str, fmt: str) -> str:

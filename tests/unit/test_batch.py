@@ -101,6 +101,7 @@ def test_reupload_overwrites_and_clears_a_stale_error(batch, aws, s3):
         upload_and_score(batch, aws, s3, "incoming/again.csv", f"text\n{GOOD}\n{BAD}\n".encode())
     assert {k for k in scored_keys(s3, aws) if "again" in k} == {
         "scored/again.csv",
+        "scored/again.report.html",
         "scored/again.summary.json",
     }
     assert len(list(csv.reader(io.StringIO(read(s3, aws, "scored/again.csv").decode())))) == 3
@@ -144,6 +145,7 @@ def test_failed_upload_fails_the_invocation_and_the_retry_writes_one_complete_ou
     batch.lambda_handler(event, context("batch"))
     assert {k for k in scored_keys(s3, aws) if "flaky" in k} == {
         "scored/flaky.csv",
+        "scored/flaky.report.html",
         "scored/flaky.summary.json",
     }
     assert len(read(s3, aws, "scored/flaky.csv").decode().splitlines()) == 3

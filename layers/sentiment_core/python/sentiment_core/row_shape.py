@@ -23,6 +23,8 @@ def fit(row: list[str], width: int, delimiter: str) -> tuple[list[str], str]:
             f"row has {n} fields, the header has {width}: "
             f"the last {n - width + 1} are joined into the last column"
         )
-    return row + [""] * (width - n), (
-        f"row has {n} fields, the header has {width}: the missing {width - n} are left empty"
+    missing = width - n
+    return row + [""] * missing, (
+        f"row has {n} fields, the header has {width}: padded with {missing} empty "
+        f"field{'s' if missing > 1 else ''}"
     )
