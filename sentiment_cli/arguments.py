@@ -9,8 +9,7 @@ from pathlib import Path
 
 USAGE = """\
 sentiment-score REVIEWS.csv [-o SCORED.csv] [--format csv|jsonl] [--text-column NAME]
-                       [--report REPORT.html] [--group-column NAME]
-       sentiment-score REVIEWS.csv.gz -o SCORED.csv
+       sentiment-score REVIEWS.csv.gz -o SCORED.csv --report REPORT.html [--group-column NAME]
        sentiment-score - < reviews.txt                 one result per input line
        sentiment-score "Loved it." "A waste of time."  one result per text
        sentiment-score --csv - < in.csv > out.csv       a CSV on stdin"""
@@ -19,8 +18,9 @@ EPILOG = """\
 A single argument naming an existing .csv or .csv.gz file is scored as the batch function scores
 an uploaded file: the same delimiter sniffing and text column rules, exactly one output row per
 input row (label, score and error added), the result written whole or not at all, then a summary
-JSON. An argument that looks like a file name but names no file is an error, not a review: pass
-such a review with --text. Texts and stdin lines give JSON lines (--format csv: a CSV). '-' is
+JSON with the file's figures; --report also writes them as one self-contained HTML page. An
+argument that looks like a file name but names no file is an error, not a review: pass such a
+review with --text. Texts and stdin lines give JSON lines (--format csv: a CSV). '-' is
 stdin (as the input) or stdout (as -o). Nothing here talks to AWS."""
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
