@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime
 
-from benchmarks import batch_invariance, recommend, report_markdown
+from benchmarks import batch_invariance, recommend, report_build, report_markdown
 from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
@@ -71,6 +71,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     step("CSV fan-out on the local stack vs one invocation")
     sizes = [argument for size in fanout_rows for argument in ("--rows", str(size))]
     fanout = run_json(["-m", "benchmarks.fanout", *sizes], timeout=7200)
+    step("file report: aggregate, merge, figures and HTML at 200,000 rows")
+    report_costs = run_json(["-m", "benchmarks.report_build", "--rows", "200000", "--json"])
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -96,6 +98,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "fanout": fanout,
         "scaling": scaling,
         "batch_invariance": invariance,
+        "report_build": report_costs,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -141,6 +144,8 @@ def main() -> None:
     markdown = report_markdown.render(report)
     if "batch_invariance" in report:
         markdown += "\n" + batch_invariance.markdown(report["batch_invariance"])
+    if "report_build" in report:
+        markdown += "\n" + report_build.markdown(report["report_build"])
     (args.out / "report.md").write_text(markdown)
     print(markdown)
 
