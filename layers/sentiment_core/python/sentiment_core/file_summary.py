@@ -78,12 +78,17 @@ class Column:
     level: str = "day"
     dated: int = 0  # non-empty cells, all dates while periods is not None
 
-    def add(self, value: str, counts: list[int]) -> None:
+    def add(self, value: str, scored: int, positive: int) -> None:
         if self.values is not None:
             if len(value) > MAX_VALUE_CHARS:
                 self.values = None
             else:
-                _add(self.values.setdefault(value, [0, 0, 0]), counts)
+                counts = self.values.get(value)
+                if counts is None:
+                    counts = self.values[value] = [0, 0, 0]
+                counts[0] += 1
+                counts[1] += scored
+                counts[2] += positive
                 if len(self.values) > self.cap:
                     self.values = None
         if self.periods is not None and value.strip():
@@ -92,8 +97,15 @@ class Column:
                 self.periods = None
                 return
             self.dated += 1
-            _add(self.periods.setdefault(period(day, self.level), [0, 0, 0]), counts)
-            self._bound()
+            key = period(day, self.level)
+            counts = self.periods.get(key)
+            if counts is None:
+                counts = self.periods[key] = [0, 0, 0]
+            counts[0] += 1
+            counts[1] += scored
+            counts[2] += positive
+            if len(self.periods) > MAX_PERIODS:
+                self._bound()
 
     def _bound(self) -> None:
         while self.periods is not None and len(self.periods) > MAX_PERIODS:
@@ -171,16 +183,15 @@ class FileAggregate:
             if prediction is None:
                 reason = error_reason(errors[i])
                 self.errors[reason] = self.errors.get(reason, 0) + 1
-                counts = [1, 0, 0]
+                scored = positive = 0
             else:
                 p = prediction.probabilities["positive"]
-                positive = prediction.label == "positive"
+                scored, positive = 1, int(prediction.label == "positive")
                 self._add_scored(first_row + i, p, positive, cells[self.text_column])
-                counts = [1, 1, int(positive)]
             for index, column in self.columns.items():
-                column.add(cells[index], counts)
+                column.add(cells[index], scored, positive)
 
-    def _add_scored(self, row: int, p: float, positive: bool, text: str) -> None:
+    def _add_scored(self, row: int, p: float, positive: int, text: str) -> None:
         self.scored += 1
         self.positives += positive
         self.micro_sum += round(p * MICRO)
@@ -188,11 +199,10 @@ class FileAggregate:
         self.uncertain += UNCERTAIN[0] <= p <= UNCERTAIN[1]
         # Ties go to the earlier row: a total order, so the top five do not depend on chunking.
         for heap, key in ((self.most_positive, p), (self.most_negative, -p)):
-            item = ((key, -row), row, p)
             if len(heap) < TOP:
-                heapq.heappush(heap, (*item, excerpt(text)))
-            elif item[0] > heap[0][0]:
-                heapq.heapreplace(heap, (*item, excerpt(text)))
+                heapq.heappush(heap, ((key, -row), row, p, excerpt(text)))
+            elif key >= heap[0][0][0] and (key, -row) > heap[0][0]:
+                heapq.heapreplace(heap, ((key, -row), row, p, excerpt(text)))
 
     def merge(self, other: FileAggregate) -> None:
         self.rows += other.rows

@@ -170,7 +170,7 @@ def _interval(share: dict) -> str:
 
 
 def _histogram(counts: list[int], uncertain: dict) -> str:
-    width, height, left, bottom, top = 960, 240, 50, 30, 12
+    width, height, left, bottom, top = 960, 258, 50, 46, 12
     plot_w, plot_h = width - left - 10, height - bottom - top
     peak = max(counts) or 1
     step = plot_w / len(counts)
@@ -191,7 +191,11 @@ def _histogram(counts: list[int], uncertain: dict) -> str:
         )
     for tick in range(0, 11, 2):
         x = left + tick / 10 * plot_w
-        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle">{tick / 10:.1f}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 26}" text-anchor="middle">{tick / 10:.1f}</text>')
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
+        "probability that the review is positive</text>"
+    )
     parts.append(f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{peak}</text>')
     parts.append(f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>')
     parts.append(
@@ -244,7 +248,7 @@ def _timeline_chart(points: list[dict]) -> str:
     if len(points) < 2:
         return ""
     width, height, left, bottom, top = 960, 260, 50, 40, 12
-    plot_w, plot_h = width - left - 20, height - bottom - top
+    plot_w, plot_h = width - left - 45, height - bottom - top  # room for the last date's label
     step = plot_w / (len(points) - 1)
     peak = max(p["rows"] for p in points)
 
