@@ -97,7 +97,7 @@ def test_columns_with_many_values_or_long_values_give_up_and_stay_small():
     assert periods["movie"] is None and periods["id"] is None  # not dates
     assert sum(counts[0] for counts in periods["date"].values()) == 1500  # short rows keep their date
     long_value = FileAggregate(["text", "note"], 0)
-    long_value.columns[1].add("x" * (file_summary.MAX_VALUE_CHARS + 1), [1, 0, 0])
+    long_value.columns[1].add("x" * (file_summary.MAX_VALUE_CHARS + 1), 0, 0)
     assert long_value.columns[1].values is None
 
 
@@ -105,11 +105,11 @@ def test_date_buckets_coarsen_past_the_cap_and_merge_at_the_coarser_level():
     days = [dt.date(2000, 1, 1) + dt.timedelta(days=i) for i in range(file_summary.MAX_PERIODS + 10)]
     one = file_summary.Column(cap=20)
     for day in days:
-        one.add(day.isoformat(), [1, 1, 0])
+        one.add(day.isoformat(), 1, 0)
     assert one.level == "month" and len(one.periods) <= file_summary.MAX_PERIODS
     first, second = file_summary.Column(cap=20), file_summary.Column(cap=20)
     for i, day in enumerate(days):
-        (first if i % 2 else second).add(day.isoformat(), [1, 1, 0])
+        (first if i % 2 else second).add(day.isoformat(), 1, 0)
     assert first.level == second.level == "day"  # each half alone stays under the cap
     first.merge(second)
     assert first.as_dict() == one.as_dict()

@@ -56,6 +56,7 @@ def test_wilson_of_nothing_is_none():
 def test_figures_count_share_group_and_timeline():
     numbers = figures(aggregate_of(movie_file(120)), {"name": "m", "version": "1"}, 2.5, 0.0012)
     assert (numbers["rows"], numbers["scored"], numbers["rows_with_errors"]) == (120, 120, 0)
+    assert numbers["text_column"] == "review"
     assert numbers["positive"]["positives"] == 80 and numbers["positive"]["share"] == pytest.approx(80 / 120)
     assert numbers["positive"]["interval_95"] == wilson(80, 120)
     assert sum(numbers["histogram"]["counts"]) == 120 and numbers["histogram"]["bins"] == 20
@@ -102,6 +103,12 @@ def test_the_page_is_self_contained_and_escapes_every_file_text():
     assert "evil.example" not in re.sub(r"&lt;img src=https://evil\.example/x\.png", "", page)
     assert not re.search(r"<(link|img|iframe|object|embed)\b", page) and "@import" not in page
     assert "url(" not in page and "m&lt;b&gt; 1" in page
+
+
+def test_a_hostile_column_name_is_escaped_too():
+    numbers = figures(aggregate_of('"<b>x</b>",text\na,good\nb,bad\na,fine\nb,ok\na,x\nb,y\n'), {}, 1.0, None)
+    assert numbers["group"]["column"] == "<b>x</b>"
+    assert "<b>x" not in render(numbers, "x.csv") and "By &lt;b&gt;x&lt;/b&gt;" in render(numbers, "x.csv")
 
 
 def test_an_empty_file_has_a_page_without_charts():

@@ -111,6 +111,7 @@ def figures(aggregate: FileAggregate, model: dict, seconds: float, cost_usd: flo
     date_index, timeline = _timeline(aggregate)
     scored = aggregate.scored
     return {
+        "text_column": aggregate.header[aggregate.text_column].strip(),
         "rows": aggregate.rows,
         "scored": scored,
         "rows_with_errors": aggregate.rows - scored,
@@ -385,7 +386,8 @@ def render(figures: dict, name: str) -> str:
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<title>Sentiment report: {escape(name)}</title><style>{STYLE}</style></head><body><main>"
         f"<h1>Sentiment report: {escape(name)}</h1>"
-        f"<p class=meta>Model {model_name} \u00b7 scored in {figures['seconds']:.1f} s \u00b7 "
+        f"<p class=meta>Text column {escape(figures['text_column'])} \u00b7 model {model_name} \u00b7 "
+        f"scored in {figures['seconds']:.1f} s \u00b7 "
         f"{_cost(figures['cost_usd'])}</p>"
         f"<section class=cards>{card_html}</section>{hist}"
         f"{_group_section(figures['group'])}{_timeline_section(figures['timeline'])}"
