@@ -15,8 +15,12 @@ import datetime as dt
 import heapq
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sentiment_core.model import Prediction
+from sentiment_core.preprocess import clean_text
+
+if TYPE_CHECKING:
+    from sentiment_core.model import Prediction
 
 BINS = 20  # histogram of P(positive), 0.05 wide
 UNCERTAIN = (0.4, 0.6)  # an answer this close to even is "uncertain"
@@ -58,7 +62,8 @@ def period(day: dt.date, level: str) -> str:
 
 
 def excerpt(text: str) -> str:
-    text = " ".join(text.split())
+    """The review as the model reads it (HTML line breaks as spaces), cut at EXCERPT_CHARS."""
+    text = clean_text(text)
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "\u2026"
 
 

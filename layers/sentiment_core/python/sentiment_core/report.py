@@ -171,7 +171,7 @@ def _interval(share: dict) -> str:
 
 
 def _histogram(counts: list[int], uncertain: dict) -> str:
-    width, height, left, bottom, top = 960, 258, 50, 46, 12
+    width, height, left, bottom, top = 960, 270, 50, 46, 24
     plot_w, plot_h = width - left - 10, height - bottom - top
     peak = max(counts) or 1
     step = plot_w / len(counts)
@@ -190,6 +190,11 @@ def _histogram(counts: list[int], uncertain: dict) -> str:
             f'<rect x="{left + i * step + 1:.1f}" y="{top + plot_h - h:.1f}" width="{step - 2:.1f}" '
             f'height="{h:.1f}" fill="{colour}"><title>{lo_bin:.2f}\u2013{hi_bin:.2f}: {n} rows</title></rect>'
         )
+        if n:  # the count above its bar: small bins stay readable beside tall ones
+            parts.append(
+                f'<text x="{left + (i + 0.5) * step:.1f}" y="{top + plot_h - h - 3:.1f}" '
+                f'text-anchor="middle" font-size="10">{n:,}</text>'
+            )
     for tick in range(0, 11, 2):
         x = left + tick / 10 * plot_w
         parts.append(f'<text x="{x:.1f}" y="{height - 26}" text-anchor="middle">{tick / 10:.1f}</text>')
@@ -197,8 +202,6 @@ def _histogram(counts: list[int], uncertain: dict) -> str:
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
         "probability that the review is positive</text>"
     )
-    parts.append(f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{peak}</text>')
-    parts.append(f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>')
     parts.append(
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="{MUTED}"/>'
     )
