@@ -1,5 +1,7 @@
 """Score a CSV stream row for row: every input row comes out, with label, score and error added.
 
+Every output row has the header's width (row_shape.py says how a ragged row is fitted).
+
 Streams in both directions (a chunk of rows in memory at a time), so file size is
 bounded by disk and time, not memory.
 """
@@ -37,6 +39,11 @@ class Scorer(Protocol):
     version: str
 
     def predict(self, texts: list[str]) -> list[Prediction]: ...
+
+
+# Sees each chunk as written: its first row's number (1: the first row under the header), the
+# rows' cells (the header's width), the predictions by position in the chunk, and the row errors.
+Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str]], None]
 
 
 class NotScorable(ValueError):
@@ -98,11 +105,6 @@ def _sniff(sample: str) -> type[csv.Dialect]:
     return type("Sniffed", (csv.excel,), {"delimiter": delimiter})
 
 
-# Sees each chunk as written: its first row's number (1: the first row under the header), the
-# rows' cells (the header's width), the predictions by position in the chunk, and the row errors.
-Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str]], None]
-
-
 def _find_text_column(header: list[str], requested: str | None) -> int:
     names = [h.strip().lower() for h in header]
     wanted = [requested.strip().lower()] if requested else list(TEXT_COLUMNS)
@@ -133,7 +135,7 @@ def score_csv(
     """Read CSV bytes from source, write the scored CSV (UTF-8) to sink, return the summary.
 
     observer_for, once the header is read, is given it and the text column's index, and returns
-    the observer of the scored rows (a report's aggregate).
+    the observer of the rows as written (a report's aggregate).
 
     Raises NotScorable for a file-level problem; row-level problems go in the row's error column.
     """
