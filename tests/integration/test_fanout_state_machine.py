@@ -360,3 +360,21 @@ def test_the_merge_builds_the_report_from_the_chunk_aggregates_without_reading_s
     }
     assert "Movie &lt;1&gt;" in report and "Movie <1>" not in report  # the file's text escaped
     assert work_files(stack) == []
+
+
+def test_ragged_rows_come_back_rectangular_from_the_fan_out(stack):
+    lines = ["What a wonderful, heartfelt film.", "Dreadful, dull, far too long."] * 6
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/one.csv", Body=("text\n" + "\n".join(lines)).encode())
+    assert run(stack, "incoming/one.csv") == {"status": "scored", "rows": 12}
+    table = list(csv.reader(io.StringIO(get(stack, "scored/one.csv").decode(), newline="")))
+    assert table[0] == ["text", "label", "score", "error"] and all(len(row) == 4 for row in table)
+    assert [row[0] for row in table[1:]] == lines and not any(row[3] for row in table[1:])
+    assert [row[1] for row in table[1:3]] == ["positive", "negative"]
+
+    data = b"id,text,stars\n1,A wonderful film.,5\n2,Dull.\n3,Dull, dull film.,1\n"
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/ragged.csv", Body=data)
+    assert run(stack, "incoming/ragged.csv")["status"] == "scored"
+    table = list(csv.reader(io.StringIO(get(stack, "scored/ragged.csv").decode(), newline="")))
+    assert all(len(row) == 6 for row in table)
+    assert table[2][:3] == ["2", "Dull.", ""] and table[2][5].startswith("row has 2 fields, the header has 3")
+    assert table[3][:3] == ["3", "Dull", " dull film.,1"] and table[3][5].startswith("row has 4 fields")
