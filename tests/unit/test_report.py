@@ -86,6 +86,11 @@ def test_a_named_group_column_wins_and_a_missing_one_is_said():
     assert missing["group"]["note"] == "not in the header" and missing["group"]["groups"] == []
 
 
+def test_a_mostly_blank_column_is_not_a_group():
+    text = "note,text\n" + "".join(f"{'x' if i < 3 else ''},A wonderful film {i}.\n" for i in range(12))
+    assert figures(aggregate_of(text.replace("x,A", "y,A", 1)), {}, 1.0, None)["group"] is None
+
+
 def test_no_group_and_no_timeline_in_a_text_only_file():
     numbers = figures(aggregate_of("text\nA wonderful film.\nDreadful.\n"), {}, 1.0, None)
     assert numbers["group"] is None and numbers["timeline"] is None

@@ -53,9 +53,9 @@ def _group(aggregate: FileAggregate, date_index: int | None) -> dict | None:
     else:
         index, source = None, "detected"
         for i, column in sorted(aggregate.columns.items()):
-            distinct = len([v for v in column.values or {} if v.strip()])
-            few = 2 <= distinct <= DETECTED_GROUPS and aggregate.rows >= MIN_ROWS_PER_GROUP * distinct
-            if i != date_index and few:
+            filled = {v: counts[0] for v, counts in (column.values or {}).items() if v.strip()}
+            few = 2 <= len(filled) <= DETECTED_GROUPS and aggregate.rows >= MIN_ROWS_PER_GROUP * len(filled)
+            if i != date_index and few and 2 * sum(filled.values()) >= aggregate.rows:  # mostly filled in
                 index = i
                 break
         if index is None:
