@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime
 
-from benchmarks import batch_invariance, recommend, report_markdown
+from benchmarks import batch_invariance, recommend, report_build, report_markdown
 from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
@@ -49,6 +49,8 @@ def machine() -> dict:
 PARTS: dict[str, list[str]] = {
     "cold_start": ["-m", "benchmarks.cold_start"],
     "model_versions": ["-m", "benchmarks.model_versions"],
+    "report_build": ["-m", "benchmarks.report_build", "--rows", "200000", "--json"],
+    "shadow": ["-m", "benchmarks.shadow", "--reviews", "128"],
 }
 
 
@@ -91,6 +93,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     fanout = run_json(["-m", "benchmarks.fanout", *sizes], timeout=7200)
     step("the served model vs the transformer alone")
     model_versions = run_json(PARTS["model_versions"])
+    step("file report: aggregate, merge, figures and HTML at 200,000 rows")
+    report_costs = run_json(PARTS["report_build"])
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -118,6 +122,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "scaling": scaling,
         "batch_invariance": invariance,
         "model_versions": model_versions,
+        "report_build": report_costs,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -167,6 +172,8 @@ def main() -> None:
     markdown = report_markdown.render(report)
     if "batch_invariance" in report:
         markdown += "\n" + batch_invariance.markdown(report["batch_invariance"])
+    if "report_build" in report:
+        markdown += "\n" + report_build.markdown(report["report_build"])
     (args.out / "report.md").write_text(markdown)
     print(markdown)
 

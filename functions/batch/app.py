@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeN
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import (
+    GROUP_COLUMN_METADATA,
     INCOMING,
     TEXT_COLUMN_METADATA,
     Superseded,
@@ -36,8 +37,10 @@ from functions.fanout.files import (
     s3,
     write_status,
 )
+from functions.fanout.reports import write_report
 from sentiment_core.adapters.startup import start
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
+from sentiment_core.file_summary import FileAggregate
 from sentiment_core.pricing import lambda_cost
 from sentiment_core.settings import current
 
@@ -67,15 +70,23 @@ class Progress:
             )
 
 
-def _score(plan: dict, context: LambdaContext, scored) -> Summary:
+def _score(plan: dict, context: LambdaContext, scored) -> tuple[Summary, FileAggregate]:
     obj = s3.get_object(Bucket=plan["bucket"], Key=plan["key"], IfMatch=plan["etag"])
     body = gzip.GzipFile(fileobj=obj["Body"]) if plan["key"].lower().endswith(".gz") else obj["Body"]
+    metadata = obj.get("Metadata", {})
+    aggregates: list[FileAggregate] = []
+
+    def observer_for(header: list[str], column: int):
+        aggregates.append(FileAggregate(header, column, metadata.get(GROUP_COLUMN_METADATA)))
+        return aggregates[0].add
+
     try:
-        return score_csv(
-            body, scored, service.scorer, obj.get("Metadata", {}).get(TEXT_COLUMN_METADATA), Progress(context)
+        summary = score_csv(
+            body, scored, service.scorer, metadata.get(TEXT_COLUMN_METADATA), Progress(context), observer_for
         )
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise not_gzip(error) from None
+    return summary, aggregates[0]
 
 
 @tracer.capture_method(capture_response=False)
@@ -84,7 +95,7 @@ def score_object(plan: dict, context: LambdaContext) -> Summary | None:
     write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
     with tempfile.TemporaryFile() as scored:  # in $TMPDIR, else /tmp: Lambda's writable disk
         try:
-            summary = _score(plan, context, scored)
+            summary, aggregate = _score(plan, context, scored)
         except NotScorable as problem:
             logger.warning("file not scored", extra={"reason": str(problem)})
             metrics.add_metric(name="BatchFilesRejected", unit=MetricUnit.Count, value=1)
@@ -100,7 +111,7 @@ def score_object(plan: dict, context: LambdaContext) -> Summary | None:
     summary.seconds = round(time.time() - plan["started"], 3)  # upload to summary, as the fan-out's
     cost = round(lambda_cost(summary.seconds, current().lambda_memory_mb, 1), 6)
     plan.update(rows=summary.rows, chunks=1 if summary.rows else 0)  # what the fan-out reports for it
-    finish_scored(plan, summary, cost)
+    finish_scored(plan, summary, cost, write_report(plan, aggregate, summary, cost))
     _record_metrics(summary)
     logger.info("file scored", extra={k: v for k, v in summary.as_dict().items() if k != "model"})
     return summary

@@ -21,6 +21,7 @@ from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
+GROUP_COLUMN_METADATA = "group-column"  # x-amz-meta-group-column: the column the report groups by
 
 STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
 
@@ -28,12 +29,13 @@ s3 = boto3.client("s3")
 
 
 def output_keys(key: str) -> dict[str, str]:
-    """incoming/a/b.csv[.gz] -> scored/a/b.csv, .summary.json, .error.json, .status.json."""
+    """incoming/a/b.csv[.gz] -> scored/a/b.csv, .summary.json, .report.html, .error.json, .status.json."""
     relative = PurePosixPath(key[len(INCOMING) :].removesuffix(".gz"))
     stem = str(relative.with_suffix(""))
     return {
         "csv": f"{SCORED}{relative}",
         "summary": f"{SCORED}{stem}.summary.json",
+        "report": f"{SCORED}{stem}.report.html",
         "error": f"{SCORED}{stem}.error.json",
         "status": f"{SCORED}{stem}.status.json",
     }
@@ -113,15 +115,23 @@ def check_source(plan: dict) -> None:
         raise Superseded
 
 
-def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
-    """After the scored CSV is in place: summary.json last of the outputs (its presence vouches for
-    the CSV), then the status and the file's event. The same on the fast path and the fan-out."""
+def finish_scored(plan: dict, summary: Summary, cost: float, figures: dict | None = None) -> None:
+    """After the scored CSV and the report are in place: summary.json (with the report's figures)
+    last of the outputs (its presence vouches for them), then the status and the file's event.
+    The same on the fast path and the fan-out."""
     outputs = output_keys(plan["key"])
     check_source(plan)
     put_json(
         plan["bucket"],
         outputs["summary"],
-        {"source": plan["key"], "output": outputs["csv"], **summary.as_dict(), "cost_usd": cost},
+        {
+            "source": plan["key"],
+            "output": outputs["csv"],
+            "report": outputs["report"],
+            **summary.as_dict(),
+            "cost_usd": cost,
+            "figures": figures,
+        },
     )
     s3.delete_object(Bucket=plan["bucket"], Key=outputs["error"])
     write_status(
@@ -130,7 +140,7 @@ def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
     publish(
         plan,
         "scored",
-        outputs={"csv": outputs["csv"], "summary": outputs["summary"]},
+        outputs={"csv": outputs["csv"], "report": outputs["report"], "summary": outputs["summary"]},
         rows=summary.rows,
         scored=summary.scored,
         rows_with_errors=summary.rows_with_errors,
@@ -139,11 +149,11 @@ def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
 
 
 def reject(plan: dict, reason: str, **details) -> None:
-    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
+    """The single path's answer to a file that cannot be scored: error.json, no scored CSV, report or
+    summary."""
     outputs = output_keys(plan["key"])
     put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
-    s3.delete_objects(
-        Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
-    )
+    stale = [{"Key": outputs[name]} for name in ("csv", "summary", "report")]
+    s3.delete_objects(Bucket=plan["bucket"], Delete={"Objects": stale})
     write_status(plan, "failed", error=reason)
     publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import (
+    GROUP_COLUMN_METADATA,
     TEXT_COLUMN_METADATA,
     find_object,
     not_gzip,
@@ -92,6 +93,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         chunk_rows=int(event["chunk_rows"]),
         rows=sum(c.rows for c in chunks),
         layout=layout.as_dict(),
+        group_column=head.get("Metadata", {}).get(GROUP_COLUMN_METADATA),
     )
     write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
     logger.info("file split", extra={"rows": plan["rows"], "chunks": plan["chunks"]})

@@ -21,6 +21,7 @@ from sentiment_core.csv_scoring import (
     OUTPUT_COLUMNS,
     SNIFF_BYTES,
     NotScorable,
+    Observer,
     Scorer,
     Summary,
     _check_head,
@@ -153,6 +154,7 @@ def score_chunk(
     layout: Layout,
     first_row: int = 0,
     progress: Callable[[int], None] | None = None,
+    observe: Observer | None = None,
 ) -> Summary:
     """Score the rows in source (one chunk's bytes) to sink: scored rows only, no header, no BOM."""
     started = time.perf_counter()
@@ -165,7 +167,9 @@ def score_chunk(
         delimiter=layout.delimiter,
         model={"name": model.name, "version": model.version},
     )
-    score_rows(reader, writer, layout.column, len(layout.header), model, summary, progress, first_row)
+    score_rows(
+        reader, writer, layout.column, len(layout.header), model, summary, progress, first_row, observe
+    )
     out.flush()
     out.detach()
     summary.seconds = round(time.perf_counter() - started, 3)

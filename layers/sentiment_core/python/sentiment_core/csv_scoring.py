@@ -1,5 +1,7 @@
 """Score a CSV stream row for row: every input row comes out, with label, score and error added.
 
+Every output row has the header's width (row_shape.py says how a ragged row is fitted).
+
 Streams in both directions (a chunk of rows in memory at a time), so file size is
 bounded by disk and time, not memory.
 """
@@ -18,6 +20,7 @@ from typing import IO, Protocol
 from sentiment_core.model import Prediction
 from sentiment_core.preprocess import has_visible_text
 from sentiment_core.responses import model_fields
+from sentiment_core.row_shape import fit
 
 TEXT_COLUMNS = ("text", "review")
 DELIMITERS = ",;\t|"
@@ -36,6 +39,11 @@ class Scorer(Protocol):
     version: str
 
     def predict(self, texts: list[str]) -> list[Prediction]: ...
+
+
+# Sees each chunk as written: its first row's number (1: the first row under the header), the
+# rows' cells (the header's width), the predictions by position in the chunk, and the row errors.
+Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str]], None]
 
 
 class NotScorable(ValueError):
@@ -122,8 +130,12 @@ def score_csv(
     model: Scorer,
     text_column: str | None = None,
     progress: Callable[[int], None] | None = None,
+    observer_for: Callable[[list[str], int], Observer] | None = None,
 ) -> Summary:
     """Read CSV bytes from source, write the scored CSV (UTF-8) to sink, return the summary.
+
+    observer_for, once the header is read, is given it and the text column's index, and returns
+    the observer of the rows as written (a report's aggregate).
 
     Raises NotScorable for a file-level problem; row-level problems go in the row's error column.
     """
@@ -149,7 +161,8 @@ def score_csv(
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
     writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
     writer.writerow([*header, *OUTPUT_COLUMNS])
-    score_rows(reader, writer, column, len(header), model, summary, progress)
+    observe = observer_for(header, column) if observer_for else None
+    score_rows(reader, writer, column, len(header), model, summary, progress, observe=observe)
     out.flush()
     out.detach()
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -165,11 +178,15 @@ def score_rows(
     summary: Summary,
     progress: Callable[[int], None] | None = None,
     first_row: int = 0,
+    observe: Observer | None = None,
 ) -> None:
     """Score the rows the reader yields, CHUNK_ROWS at a time; first_row numbers them in error messages."""
     try:
         for chunk in _chunks(reader, CHUNK_ROWS):
-            _score_chunk(chunk, column, width, model, writer, summary)
+            done = summary.rows
+            cells, predictions, errors = _score_chunk(chunk, column, width, model, writer, summary)
+            if observe:
+                observe(first_row + done + 1, cells, predictions, errors)
             if progress:
                 progress(summary.rows)
     except csv.Error as error:
@@ -191,23 +208,24 @@ def _row_error(row: list[str], column: int, width: int) -> str:
 
 def _score_chunk(
     chunk: list[list[str]], column: int, width: int, model: Scorer, writer, summary: Summary
-) -> None:
-    errors = [_row_error(row, column, width) for row in chunk]
+) -> tuple[list[list[str]], dict[int, Prediction], list[str]]:
+    shaped = [fit(row, width, writer.dialect.delimiter) for row in chunk]
+    cells = [row for row, _ in shaped]
+    errors = [shape or _row_error(row, column, width) for row, shape in shaped]
     scorable = [i for i, error in enumerate(errors) if not error]
-    predictions = dict(zip(scorable, model.predict([chunk[i][column] for i in scorable]), strict=True))
-    for i, row in enumerate(chunk):
-        cells = row[:width] + [""] * (width - len(row))
-        extra = row[width:]  # kept, after the error column, so no data is lost
+    predictions = dict(zip(scorable, model.predict([cells[i][column] for i in scorable]), strict=True))
+    for i, row in enumerate(cells):
         if i in predictions:
             p = predictions[i]
-            writer.writerow([*cells, p.label, f"{p.score:.6f}", "", *extra])
+            writer.writerow([*row, p.label, f"{p.score:.6f}", ""])
             summary.scored += 1
             summary.positives += p.label == "positive"
         else:
-            writer.writerow([*cells, "", "", errors[i], *extra])
+            writer.writerow([*row, "", "", errors[i]])
             summary.rows_with_errors += 1
     summary.rows += len(chunk)
     summary.negatives = summary.scored - summary.positives
+    return cells, predictions, errors
 
 
 class _Prepend(io.RawIOBase):
