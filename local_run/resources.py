@@ -112,6 +112,8 @@ class Resources:
             if ref in template().get("Parameters", {}):
                 return str(parameter_default(node))
             return self.bucket if ref == "DataBucket" else local_name(ref)
+        if node == template()["Resources"]["DataBucket"]["Properties"]["BucketName"]:
+            return self.bucket  # the bucket named by its name (the API's DATA_BUCKET)
         return str(node)
 
     def environment(self, function: str | None = None) -> dict[str, str]:

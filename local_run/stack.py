@@ -80,6 +80,8 @@ class LocalStack:
                 ),
                 # Step Functions' interpreter calls Lambda and S3 at localhost:$MOTO_PORT.
                 "MOTO_PORT": str(self.aws_port),
+                # The page at / uploads with no sign-in here: nothing is spent but this machine's time.
+                "ALLOW_ANONYMOUS_UPLOADS": os.environ.get("ALLOW_ANONYMOUS_UPLOADS", "true"),
             }
         )
 
@@ -147,6 +149,7 @@ class LocalStack:
         return "\n".join(
             [
                 f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json, Swagger UI: {url}/docs)",
+                f"upload page  {url}/   (choose a CSV: it is scored, and its report shown)",
                 f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB, Step Functions, EventBridge)",
                 f"bucket       {r.bucket}   (CSV in: incoming/ (.csv, .csv.gz), results: scored/)",
                 f"fan-out      {self.state_machine_arn}   (files of {minimum:,} bytes or more)",

@@ -58,11 +58,14 @@ def test_every_variable_is_read():
             "EVENT_BUS_NAME": "bus",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008",
             "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+            "API_AUTHORIZER": "jwt",
+            "ALLOW_ANONYMOUS_UPLOADS": "true",
+            "UPLOAD_MAX_BYTES": "1000",
         }
     )
     assert dataclasses.astuple(config) == (
         Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
-        "https://app.example.com",
+        "https://app.example.com", "JWT", True, 1000,
     )  # fmt: skip
 
 
