@@ -128,12 +128,13 @@
     function showFigures(summary) {
       const figures = $("figures");
       figures.replaceChildren();
+      const seconds = summary.seconds;
       const rows = [
         ["Rows", summary.rows],
         ["Scored", summary.scored],
-        ["Positive", summary.scored ? Math.round((100 * summary.positives) / summary.scored) + "%" : "-"],
+        ["Positive reviews", summary.scored ? Math.round((100 * summary.positives) / summary.scored) + "%" : "-"],
         ["Rows with errors", summary.rows_with_errors],
-        ["Seconds", summary.seconds],
+        ["Time taken", typeof seconds === "number" ? (seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)) + " s" : null],
       ];
       for (const [name, value] of rows) {
         if (value === undefined || value === null) continue;
@@ -152,7 +153,10 @@
       state.textContent = "Done: " + file.summary.rows.toLocaleString("en") + " rows scored.";
       showFigures(file.summary);
       $("download-csv").href = file.links.csv;
-      $("links-expire").textContent = "The links work until " + file.links.expires_at + " (UTC); reload this file's status for new ones.";
+      const expires = new Date(file.links.expires_at);
+      $("links-expire").textContent = "The links work until " +
+        expires.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) +
+        " UTC; reload the page for new ones.";
       const frame = $("report-frame"), open = $("open-report");
       if (file.links.report) {
         frame.src = file.links.report;
@@ -209,12 +213,22 @@
           throw new Error("The file is " + megabytes(chosen.size) + ": an upload may be at most " + megabytes(upload.max_bytes) + ". Split it into smaller files.");
         state.textContent = "Uploading " + upload.name + ".";
         await send(upload, chosen);
+        history.replaceState(null, "", "#file=" + upload.file_id); // a reload follows this file again
         setBar($("upload-progress"), $("upload-percent"), 1);
         await follow(upload.file_id);
       } catch (problem) {
         showError(problem.message);
       }
     });
+
+    // Opened again for a file uploaded earlier (#file=<id>): follow it, with fresh links.
+    const earlier = /^#file=([0-9a-f-]{36})$/.exec(location.hash);
+    if (earlier) {
+      $("progress-section").hidden = false;
+      setBar($("upload-progress"), $("upload-percent"), 1);
+      button.disabled = true;
+      follow(earlier[1]).catch((problem) => showError(problem.message));
+    }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
