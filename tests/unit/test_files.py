@@ -29,6 +29,7 @@ from local_run.pollers import matches, object_created
 from local_run.resources import rule_pattern
 from sentiment_core import settings
 from sentiment_core.adapters import uploads
+from sentiment_core.file_schemas import NAME_PATTERN
 from tests.helpers import REPO, api_request, context, load_event, s3_events
 
 GOOD = "A wonderful film and I loved every minute."
@@ -163,7 +164,7 @@ def test_a_gzip_file_and_a_group_column_are_pinned_too(api, uploads_on, monkeypa
     with_settings(monkeypatch, api_authorizer="IAM", upload_max_bytes=5_000)
     uploads_store = api.files.store()
     monkeypatch.setattr(uploads_store, "max_bytes", 5_000)
-    form = new_file(api, name="Reviews 2024 (EU).CSV.GZ", group_column=" movie ")
+    form = new_file(api, name="Reviews 2024 (EU).CSV.GZ", group_column="movie")
     found = conditions(form)
     assert form["name"] == "Reviews 2024 (EU).csv.gz"  # the extension as the start rules match it
     assert found["key"] == f"incoming/{form['file_id']}/Reviews 2024 (EU).csv.gz"
@@ -187,6 +188,7 @@ def test_a_gzip_file_and_a_group_column_are_pinned_too(api, uploads_on, monkeypa
         ({}, "body.name", "Field required"),
         ({"name": "r.csv", "group_column": ""}, "body.group_column", "at least 1 character"),
         ({"name": "r.csv", "group_column": "année"}, "body.group_column", "printable ASCII"),
+        ({"name": "r.csv", "group_column": " movie"}, "body.group_column", "start or end with a space"),
         ({"name": "r.csv", "key": "incoming/elsewhere.csv"}, "body.key", "Extra inputs"),
     ],
 )
@@ -393,3 +395,25 @@ def test_the_page_sends_names_the_api_accepts():
     sent = page_function(f"{json.dumps(names)}.map(page.safeName)")
     assert sent == ["Reviews.csv", "critiques d__t_.csv.gz", None, "reviews.csv"]
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._() -]*\.csv(\.gz)?", name) for name in sent if name)
+
+
+@pytest.mark.parametrize(
+    "name,accepted",
+    [
+        ("reviews.csv", True),
+        ("Reviews 2024 (EU).CSV.GZ", True),
+        ("a.csv.csv", True),
+        (" reviews.csv", False),
+        ("reviews.csv ", False),
+        ("../reviews.csv", False),
+        ("reviews.txt", False),
+        ("é.csv", False),
+    ],
+)
+def test_the_documented_name_pattern_is_what_the_api_accepts(api, uploads_on, name, accepted):
+    assert bool(re.fullmatch(NAME_PATTERN.strip("^$"), name)) is accepted
+    status, answer = api_request(api, "POST", "/files", {"name": name})
+    assert status == (201 if accepted else 422), answer
+    document = json.loads(get(api, "/openapi.json")["body"])
+    schema = document["components"]["schemas"]["FileUploadRequest"]["properties"]["name"]
+    assert schema["pattern"] == NAME_PATTERN and schema["maxLength"] == 120

@@ -14,6 +14,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._() -]*")
 EXTENSIONS = (".csv.gz", ".csv")  # the start rules match these, lower case (templates/csv-files.yaml)
 CONTENT_TYPES = {".csv": "text/csv", ".csv.gz": "application/gzip"}
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")  # S3 user metadata travels in HTTP headers
+# What the validators accept, written for the OpenAPI document (ECMA regex: no flags, so both cases).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._() -]*\.[cC][sS][vV](\.[gG][zZ])?$"
+GROUP_COLUMN_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 
 
 def _file_name(name: str) -> str:
@@ -32,18 +35,26 @@ def _file_name(name: str) -> str:
 def _group_column(name: str) -> str:
     if not _PRINTABLE_ASCII.fullmatch(name):
         raise ValueError("the group column's name must be printable ASCII")
+    if name != name.strip():
+        raise ValueError("the group column's name must not start or end with a space")
     return name
 
 
 FileName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=5, max_length=MAX_NAME_CHARS),
+    StringConstraints(min_length=5, max_length=MAX_NAME_CHARS),
     AfterValidator(_file_name),
-    Field(description="The file's name, e.g. reviews.csv: .csv or .csv.gz; letters, digits, spaces, ._-()"),
+    Field(
+        description="The file's name, e.g. reviews.csv: .csv or .csv.gz; letters, digits, spaces, ._-()",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    ),
 ]
 
 GroupColumn = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_group_column)
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_group_column),
+    Field(json_schema_extra={"pattern": GROUP_COLUMN_PATTERN}),
 ]
 
 
