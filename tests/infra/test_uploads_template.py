@@ -9,7 +9,7 @@ import pytest
 
 from local_run.pollers import matches
 from local_run.resources import rule_pattern
-from tests.infra.test_iam_policies import RAW
+from tests.infra.cfn import ROOT as RAW
 
 API_URL = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 
