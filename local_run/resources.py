@@ -206,6 +206,24 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
     )
 
 
+# CloudFormation's CORS rule keys -> S3's PutBucketCors keys.
+_CORS_KEYS = {
+    "Id": "ID",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedHeaders": "AllowedHeaders",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def bucket_cors(page_origin: str) -> dict:
+    """The data bucket's CORS rules as the template has them, the page's origin (in AWS the API's URL
+    or UploadPageOrigin) being the local API's."""
+    cors = template()["Resources"]["DataBucket"]["Properties"].get("CorsConfiguration", {})
+    rules = [{_CORS_KEYS[k]: v for k, v in r.items() if k in _CORS_KEYS} for r in cors.get("CorsRules", [])]
+    return {"CORSRules": [{**rule, "AllowedOrigins": [page_origin]} for rule in rules]}
+
+
 def _file_events(bus: str, sqs) -> str:
     """The stack's event bus, and a queue that receives its file events."""
     events = boto3.client("events")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from unittest import mock
 
 import boto3
 import requests
@@ -22,6 +24,7 @@ from local_run.resources import (
     START_RULES,
     Resources,
     async_retries,
+    bucket_cors,
     create_resources,
     parameter_default,
     rule_pattern,
@@ -51,6 +54,26 @@ def concurrency() -> dict[str, int]:
             )
         chosen[name.strip()] = max(1, int(value))
     return chosen
+
+
+@contextmanager
+def bucket_cors_as_in_s3() -> Iterator[None]:
+    """The data bucket's CORS rule decides which pages may upload, as in S3: moto's server would answer
+    every origin, and, told not to, it leaves the CORS headers off a POST upload's answer, which S3
+    sends when the rule allows the origin (without them the page cannot read the answer)."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+
+    def post_with_cors(self: S3Response, request: object, bucket_name: str) -> tuple:
+        status, headers, body = original(self, request, bucket_name)
+        return status, {**self._get_cors_headers_other(), **headers}, body
+
+    with (
+        mock.patch("moto.moto_server.werkzeug_app.DISABLE_GLOBAL_CORS", True),
+        mock.patch.object(S3Response, "_bucket_response_post", post_with_cors),
+    ):
+        yield
 
 
 class LocalStack:
@@ -99,6 +122,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._configure_environment()
         self._routes.enter_context(lighter_moto())
+        self._routes.enter_context(bucket_cors_as_in_s3())
         self._moto.start()
         requests.post(
             f"{self.endpoint}/moto-api/config",
@@ -113,6 +137,9 @@ class LocalStack:
 
         self._http = make_server(self.host, self.port, self._pools["api"], "api")
         self.port = self._http.server_address[1]
+        boto3.client("s3").put_bucket_cors(
+            Bucket=self.resources.bucket, CORSConfiguration=bucket_cors(f"http://{self.host}:{self.port}")
+        )
         threading.Thread(target=self._http.serve_forever, name="http-api", daemon=True).start()
         self._pollers = [
             SqsPoller(self.resources.jobs_queue_url, self._pools["worker"], "worker"),

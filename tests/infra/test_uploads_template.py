@@ -8,7 +8,7 @@ import re
 import pytest
 
 from local_run.pollers import matches
-from local_run.resources import rule_pattern
+from local_run.resources import bucket_cors, rule_pattern
 from tests.infra.cfn import ROOT as RAW
 
 API_URL = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
@@ -77,3 +77,16 @@ def test_a_post_upload_is_routed_like_any_other(rule, size):
     bucket = pattern["detail"]["bucket"]["name"][0]
     for key in ("incoming/0b7c2a9e-5f55-4a55-9a71-1f3c0d2a9b10/reviews.csv", "incoming/0b7c/reviews.csv.gz"):
         assert matches(pattern, post_upload_event(bucket, key, size)), key
+
+
+def test_the_local_run_applies_the_same_rule_to_its_own_page():
+    assert bucket_cors("http://127.0.0.1:3000") == {
+        "CORSRules": [
+            {
+                "ID": "upload-page",
+                "AllowedMethods": ["POST"],
+                "MaxAgeSeconds": 600,
+                "AllowedOrigins": ["http://127.0.0.1:3000"],
+            }
+        ]
+    }

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from local_run.resources import Resources
+
 pytest.importorskip("selenium.webdriver", reason="selenium is not installed (make venv)")
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -58,6 +60,20 @@ def reviews_file(tmp_path_factory) -> Path:
 def visible_error(driver) -> str:
     box = driver.find_element(By.ID, "error")
     return box.text if box.is_displayed() else ""
+
+
+def test_the_bucket_lets_only_the_page_origin_upload(local_run):
+    """The local bucket carries the template's CORS rule, and moto's answer-everyone CORS is off. (moto
+    does not hold a preflight to the rule's methods; the rule's POST alone is checked in tests/infra.)"""
+    bucket = f"{local_run.aws_endpoint}/{Resources().bucket}"
+
+    def preflight(origin: str) -> str | None:
+        headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+        answer = requests.options(bucket, headers=headers, timeout=10)
+        return answer.headers.get("Access-Control-Allow-Origin")
+
+    assert preflight(local_run.url) == local_run.url
+    assert preflight("https://elsewhere.example") is None
 
 
 def test_the_page_refuses_a_file_that_is_not_a_csv(browser, local_run, tmp_path):
