@@ -53,12 +53,12 @@ def test_anonymous_uploads_are_off_by_default_and_the_api_reads_its_settings():
     assert variables["DATA_BUCKET"] == RAW["Resources"]["DataBucket"]["Properties"]["BucketName"]
 
 
-def test_upload_markers_expire_with_the_uploads():
+def test_upload_markers_last_as_long_as_the_results_they_find():
     rules = {
         r["Id"]: r for r in RAW["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     }
     assert rules["expire-upload-markers"]["Prefix"] == "uploads/"
-    assert rules["expire-upload-markers"]["ExpirationInDays"] == rules["expire-incoming"]["ExpirationInDays"]
+    assert rules["expire-upload-markers"]["ExpirationInDays"] == rules["expire-scored"]["ExpirationInDays"]
 
 
 def post_upload_event(bucket: str, key: str, size: int) -> dict:

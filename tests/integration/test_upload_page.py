@@ -87,6 +87,19 @@ def test_the_page_refuses_a_file_that_is_not_a_csv(browser, local_run, tmp_path)
     assert browser.find_element(By.ID, "progress-section").is_displayed() is False
 
 
+def test_a_file_that_cannot_be_scored_is_shown_failed_with_the_reason(browser, local_run, tmp_path):
+    workbook = tmp_path / "workbook.csv"  # an .xlsx saved under a .csv name
+    workbook.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    browser.get(f"{local_run.url}/")
+    browser.find_element(By.ID, "file-input").send_keys(str(workbook))
+    browser.find_element(By.ID, "upload-button").click()
+    WebDriverWait(browser, 120, poll_frequency=0.5).until(visible_error)
+    assert visible_error(browser).startswith("Scoring failed: the file is a zip archive")
+    assert browser.find_element(By.ID, "state").text == "Scoring failed."
+    assert not browser.find_element(By.ID, "result").is_displayed()
+    assert browser.find_element(By.ID, "upload-button").is_enabled()  # another file may be tried
+
+
 def test_the_page_puts_an_s3_refusal_in_words(browser, local_run):
     # moto accepts every upload, so S3's refusals are given to the page's own handling, in the browser.
     browser.get(f"{local_run.url}/")
