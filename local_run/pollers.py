@@ -140,6 +140,15 @@ def matches(pattern: dict, event: dict) -> bool:
     return True
 
 
+# S3 notification event names -> the "reason" of EventBridge's Object Created event for the same upload.
+CREATED_REASONS = {
+    "ObjectCreated:Put": "PutObject",
+    "ObjectCreated:Post": "PostObject",  # a browser's upload with a presigned POST form (POST /files)
+    "ObjectCreated:Copy": "CopyObject",
+    "ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+
+
 def object_created(record: dict) -> dict:
     """The "Object Created" event S3 sends EventBridge for the upload an S3 notification record describes."""
     obj = record["s3"]["object"]
@@ -161,7 +170,7 @@ def object_created(record: dict) -> dict:
                 "etag": obj.get("eTag", ""),
                 "sequencer": obj.get("sequencer", ""),
             },
-            "reason": "PutObject",
+            "reason": CREATED_REASONS.get(record.get("eventName", ""), "PutObject"),
         },
     }
 

@@ -166,6 +166,8 @@ class Resources:
             if ref in template().get("Parameters", {}):
                 return str(parameter_default(node))
             return self.bucket if ref == "DataBucket" else local_name(ref)
+        if node == template()["Resources"]["DataBucket"]["Properties"]["BucketName"]:
+            return self.bucket  # the bucket named by its name (the API's DATA_BUCKET)
         return str(node)
 
     def environment(self, function: str | None = None) -> dict[str, str]:
@@ -257,6 +259,24 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
         uploads_queue_url=uploads,
         file_events_queue_url=_file_events(names.event_bus, sqs),
     )
+
+
+# CloudFormation's CORS rule keys -> S3's PutBucketCors keys.
+_CORS_KEYS = {
+    "Id": "ID",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedHeaders": "AllowedHeaders",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def bucket_cors(page_origin: str) -> dict:
+    """The data bucket's CORS rules as the template has them, the page's origin (in AWS the API's URL
+    or UploadPageOrigin) being the local API's."""
+    cors = template()["Resources"]["DataBucket"]["Properties"].get("CorsConfiguration", {})
+    rules = [{_CORS_KEYS[k]: v for k, v in r.items() if k in _CORS_KEYS} for r in cors.get("CorsRules", [])]
+    return {"CORSRules": [{**rule, "AllowedOrigins": [page_origin]} for rule in rules]}
 
 
 def _file_events(bus: str, sqs) -> str:

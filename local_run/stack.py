@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from unittest import mock
 
 import boto3
 import requests
@@ -23,6 +25,7 @@ from local_run.resources import (
     START_RULES,
     Resources,
     async_retries,
+    bucket_cors,
     create_resources,
     parameter_default,
     rule_pattern,
@@ -54,6 +57,26 @@ def concurrency() -> dict[str, int]:
     return chosen
 
 
+@contextmanager
+def bucket_cors_as_in_s3() -> Iterator[None]:
+    """The data bucket's CORS rule decides which pages may upload, as in S3: moto's server would answer
+    every origin, and, told not to, it leaves the CORS headers off a POST upload's answer, which S3
+    sends when the rule allows the origin (without them the page cannot read the answer)."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+
+    def post_with_cors(self: S3Response, request: object, bucket_name: str) -> tuple:
+        status, headers, body = original(self, request, bucket_name)
+        return status, {**self._get_cors_headers_other(), **headers}, body
+
+    with (
+        mock.patch("moto.moto_server.werkzeug_app.DISABLE_GLOBAL_CORS", True),
+        mock.patch.object(S3Response, "_bucket_response_post", post_with_cors),
+    ):
+        yield
+
+
 class LocalStack:
     def __init__(self, host: str, port: int, aws_port: int) -> None:
         self.host, self.port, self.aws_port = host, port, aws_port
@@ -82,6 +105,8 @@ class LocalStack:
                 ),
                 # Step Functions' interpreter calls Lambda and S3 at localhost:$MOTO_PORT.
                 "MOTO_PORT": str(self.aws_port),
+                # The page at / uploads with no sign-in here: nothing is spent but this machine's time.
+                "ALLOW_ANONYMOUS_UPLOADS": os.environ.get("ALLOW_ANONYMOUS_UPLOADS", "true"),
             }
         )
 
@@ -99,6 +124,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._configure_environment()
         self._routes.enter_context(lighter_moto())
+        self._routes.enter_context(bucket_cors_as_in_s3())
         self._moto.start()
         requests.post(
             f"{self.endpoint}/moto-api/config",
@@ -114,6 +140,9 @@ class LocalStack:
 
         self._http = make_server(self.host, self.port, self._pools["api"], "api")
         self.port = self._http.server_address[1]
+        boto3.client("s3").put_bucket_cors(
+            Bucket=self.resources.bucket, CORSConfiguration=bucket_cors(f"http://{self.host}:{self.port}")
+        )
         threading.Thread(target=self._http.serve_forever, name="http-api", daemon=True).start()
         self._pollers = [
             SqsPoller(self.resources.jobs_queue_url, self._pools["worker"], "worker"),
@@ -163,6 +192,7 @@ class LocalStack:
         return "\n".join(
             [
                 f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json, Swagger UI: {url}/docs)",
+                f"upload page  {url}/   (choose a CSV: it is scored, and its report shown)",
                 f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB, Step Functions, EventBridge)",
                 f"bucket       {r.bucket}   (CSV in: incoming/ (.csv, .csv.gz), results: scored/)",
                 f"fan-out      {self.state_machine_arn}   (files of {minimum:,} bytes or more)",

@@ -1,4 +1,5 @@
-"""The HTTP API: POST /predict, GET /health, GET /openapi.json, GET /docs (docs.py), jobs (jobs.py)."""
+"""The HTTP API: POST /predict, GET /health, GET /openapi.json, GET /docs (docs.py), jobs (jobs.py),
+uploads (files.py) and the upload page at / (page.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import body, docs, jobs
+from functions.api import body, docs, files, jobs, page
 from functions.api.cors import cors_config
 from functions.api.errors import documented_errors, error_response
 from sentiment_core.adapters.shadow_queue import ShadowSender
@@ -32,6 +33,8 @@ app = APIGatewayHttpResolver(
     enable_validation=True, json_body_deserializer=body.parse_json, cors=cors_config()
 )
 app.include_router(jobs.router)
+app.include_router(files.router)
+app.include_router(page.router)
 app.configure_openapi(title="IMDB sentiment API", version=model.version)  # /openapi.json and /docs
 
 

@@ -62,11 +62,15 @@ def test_every_variable_is_read():
             "SHADOW_SAMPLE_RATE": "0.25",
             "SHADOW_MODEL_DIR": "/candidate",
             "SHADOW_MODEL_VERSION": "1.2.0",
+            "API_AUTHORIZER": "jwt",
+            "ALLOW_ANONYMOUS_UPLOADS": "true",
+            "UPLOAD_MAX_BYTES": "1000",
         }
     )
     assert dataclasses.astuple(config) == (
         Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
         "https://app.example.com", "https://shadow", 0.25, Path("/candidate"), "1.2.0",
+        "https://app.example.com", "JWT", True, 1000,
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ LAMBDA_MB_PER_VCPU = 1769  # Lambda grants one full vCPU at 1,769 MB, proportion
 DEFAULT_LOW_CONFIDENCE = 0.7  # below this a prediction counts as low-confidence (a metric, not an error)
 # Must equal the job queue's redrive maxReceiveCount: the last attempt records why the job failed.
 DEFAULT_MAX_RECEIVE_COUNT = 3
+DEFAULT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024  # the largest file a browser upload may send (UploadMaxBytes)
 IMAGE_MODEL_DIR = Path("/opt/model")  # where the image puts the model layer
 IMAGE_SHADOW_MODEL_DIR = Path("/opt/shadow-model")  # the shadow candidate, when the image carries one
 REPO_MODEL_DIR = Path(__file__).resolve().parents[3] / "sentiment_model" / "model"
@@ -42,6 +43,11 @@ class Settings:
     shadow_sample_rate: float = 0.0
     shadow_model_dir: Path = IMAGE_SHADOW_MODEL_DIR
     shadow_model_version: str = ""
+    # Who may call the API (the template's ApiAuthorizer): with NONE, uploads are open to anyone, so the
+    # upload routes answer only when allow_anonymous_uploads says so (functions/api/files.py).
+    api_authorizer: str = "NONE"
+    allow_anonymous_uploads: bool = False
+    upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +69,9 @@ class Settings:
             shadow_sample_rate=min(1.0, max(0.0, float(env.get("SHADOW_SAMPLE_RATE") or 0))),
             shadow_model_dir=Path(env.get("SHADOW_MODEL_DIR") or IMAGE_SHADOW_MODEL_DIR),
             shadow_model_version=env.get("SHADOW_MODEL_VERSION", ""),
+            api_authorizer=(env.get("API_AUTHORIZER") or "NONE").upper(),
+            allow_anonymous_uploads=env.get("ALLOW_ANONYMOUS_UPLOADS", "").lower() in ("1", "true", "yes"),
+            upload_max_bytes=int(env.get("UPLOAD_MAX_BYTES") or DEFAULT_UPLOAD_MAX_BYTES),
         )
 
 
