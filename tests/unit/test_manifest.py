@@ -55,8 +55,9 @@ def test_manifest_states_the_required_figures():
 
 def test_the_blend_and_its_choices_are_recorded():
     blend = MANIFEST["blend"]
-    assert blend["weight"] in blend["validation_accuracy_by_weight"] or str(blend["weight"]) in (
-        blend["validation_accuracy_by_weight"]
+    assert (
+        blend["weight"] in blend["validation_accuracy_by_weight"]
+        or str(blend["weight"]) in (blend["validation_accuracy_by_weight"])
     )
     assert {"linear_vocabulary.npy", "linear_weights.npy"} <= set(MANIFEST["files"])
     assert blend["linear"]["max_difference_from_scikit_learn_validation"] < 1e-6
