@@ -85,6 +85,8 @@ def fit_wordpiece(
         intercept=float(regression.intercept_[0]),
         vocab_size=vocab_size,
     )
+    if not check:
+        return linear, 0.0
     reference = regression.decision_function(vectorizer.transform([e.pieces for e in check]))
     ours = np.array([linear.decision(e.pieces) for e in check])
     return linear, float(np.abs(reference - ours).max())
