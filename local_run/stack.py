@@ -23,6 +23,7 @@ from local_run.resources import (
     Resources,
     async_retries,
     create_resources,
+    function_timeout,
     parameter_default,
     rule_pattern,
 )
@@ -89,7 +90,7 @@ class LocalStack:
             environment = {**os.environ, **self.resources.environment(name)}
             if name == "fanout-score":  # chunk workers share the cores instead of contending for them
                 environment.setdefault("INFERENCE_THREADS", str(max(1, CORES // sizes[name])))
-            self._pools[name] = FunctionPool(name, module, sizes[name], environment)
+            self._pools[name] = FunctionPool(name, module, sizes[name], environment, function_timeout(name))
         with ThreadPoolExecutor(len(self._pools)) as starting:  # every cold start now, side by side
             list(starting.map(FunctionPool.warm, self._pools.values()))
 

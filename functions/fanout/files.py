@@ -16,13 +16,11 @@ from botocore.exceptions import ClientError
 
 from functions.events import publish as publish_event
 from sentiment_core.csv_scoring import NotScorable, Summary
-from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
+from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, STATES_PER_CHUNK, lambda_cost
 from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
-
-STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
 
 s3 = boto3.client("s3")
 
@@ -138,12 +136,14 @@ def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
     )
 
 
-def reject(plan: dict, reason: str, **details) -> None:
-    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
+def reject(plan: dict, reason: str, limit: dict | None = None, **details) -> None:
+    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary.
+    A file over one of the owner's caps (`limit`, from file_limits.OverCap) is `rejected`, not `failed`."""
     outputs = output_keys(plan["key"])
-    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
+    capped = {"limit": limit} if limit else {}
+    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **capped, **details})
     s3.delete_objects(
         Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
     )
-    write_status(plan, "failed", error=reason)
-    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})
+    write_status(plan, "rejected" if limit else "failed", error=reason, **capped)
+    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]}, **capped)
