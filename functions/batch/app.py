@@ -95,19 +95,15 @@ def _score(plan: dict, context: LambdaContext, scored, trust_trailer: bool = Tru
         )
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise not_gzip(error) from None
-    except MoreThanExpected:  # more members than the trailer told of: measure it, and route it again
-        scored.seek(0)
-        scored.truncate()
-        return _score(plan, context, scored, trust_trailer=False)
 
 
 @tracer.capture_method(capture_response=False)
-def score_object(plan: dict, context: LambdaContext) -> Summary | None:
+def score_object(plan: dict, context: LambdaContext, trust_trailer: bool = True) -> Summary | None:
     bucket, outputs = plan["bucket"], output_keys(plan["key"])
     write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
     with tempfile.TemporaryFile() as scored:  # in $TMPDIR, else /tmp: Lambda's writable disk
         try:
-            summary = _score(plan, context, scored)
+            summary = _score(plan, context, scored, trust_trailer)
         except NotScorable as problem:
             logger.warning("file not scored", extra={"reason": str(problem)})
             metrics.add_metric(name="BatchFilesRejected", unit=MetricUnit.Count, value=1)
@@ -164,7 +160,11 @@ def handle(bucket: str, key: str, context: LambdaContext) -> str:
         "stored_bytes": head["ContentLength"],
     }
     try:
-        return "scored" if score_object(plan, context) else "rejected"
+        try:
+            summary = score_object(plan, context)
+        except MoreThanExpected:  # more gzip members than its trailer told of: measure it, route it again
+            summary = score_object(plan, context, trust_trailer=False)
+        return "scored" if summary else "rejected"
     except HandOff as reason:
         logger.info("handed to the fan-out", extra={"reason": str(reason), "started": hand_off(plan)})
         return "handed off"
