@@ -262,6 +262,7 @@ EXPECTED = {
         ("s3:AbortMultipartUpload", "data:scored/*"),
         ("sqs:SendMessage", "BatchFailureQueue"),
         ("events:PutEvents", "FanoutEventBus"),
+        ("states:StartExecution", "FanoutStateMachine"),  # hands a file it cannot finish to the fan-out
     },
     "PreTrafficHookFunctionRole": own_logs_traces_and_key("PreTrafficHookLogGroup")
     | {
