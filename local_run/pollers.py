@@ -169,9 +169,10 @@ def object_created(record: dict) -> dict:
 class UploadRouter(Poller):
     """S3 -> EventBridge -> the start rules: each upload goes where the template's rules send it.
 
-    FanoutStartRule starts one execution of the fan-out, named from the upload (key and S3's
-    sequencer) so an event delivered twice starts one execution, as EventBridge's at-least-once
-    delivery requires. BatchStartRule invokes the batch function asynchronously, retried as
+    FanoutStartRule starts one execution of the fan-out, named from the upload (key, S3's sequencer
+    and the event's time: moto's sequencer is one constant) so an event delivered twice starts one
+    execution, as EventBridge's at-least-once delivery requires, and an upload of the key again
+    starts its own. BatchStartRule invokes the batch function asynchronously, retried as
     Lambda retries an asynchronous invocation.
     """
 
@@ -192,13 +193,13 @@ class UploadRouter(Poller):
         for record in event.get("Records", []):
             created = object_created(record)
             if matches(self.patterns["fanout"], created):
-                self._start_execution(created["detail"])
+                self._start_execution(created["detail"], created["time"])
             if matches(self.patterns["batch"], created):
                 threading.Thread(target=self._invoke_batch, args=(created,), daemon=True).start()
 
-    def _start_execution(self, detail: dict) -> None:
+    def _start_execution(self, detail: dict, time: str) -> None:
         key = detail["object"]["key"]
-        upload = f"{key}\0{detail['object']['sequencer']}".encode()
+        upload = f"{key}\0{detail['object']['sequencer']}\0{time}".encode()
         try:
             self.sfn.start_execution(
                 stateMachineArn=self.state_machine_arn,

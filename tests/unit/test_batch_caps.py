@@ -110,6 +110,14 @@ def test_a_gzip_bomb_on_the_fast_path_is_rejected_in_seconds_with_its_reason(bat
     assert limit["found"] > 100 and limit["compressed_bytes"] == len(bomb)
 
 
+def test_a_gzip_bomb_with_a_lying_trailer_is_measured_and_stopped_at_the_expansion_cap(batch, aws, s3):
+    bomb = gzip.compress(b"text\n" + b"a\n" * 30_000_000, 9)
+    status, seconds = upload(batch, aws, s3, "incoming/liar.csv.gz", bomb[:-4] + b"\0\0\0\0")  # "0 bytes"
+    assert status == "rejected" and seconds < 5
+    limit = assert_rejected(s3, aws, "liar", "MaxExpansionRatio")
+    assert limit["at_least"] and limit["expanded_bytes"] <= 2 * 1024 * 1024  # stopped at the floor, not read
+
+
 def test_rows_over_the_cap_on_the_fast_path_stop_the_file(batch, aws, s3, env):
     env(MAX_FILE_ROWS="1000")
     status, _ = upload(batch, aws, s3, "incoming/many.csv", b"text\n" + b"fine\n" * 5000)

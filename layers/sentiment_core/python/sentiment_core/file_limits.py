@@ -23,7 +23,7 @@ ISIZE_WRAP = 1 << 32  # the trailer holds the expanded size modulo 4 GiB
 # Incompressible data is stored in blocks of at most 65,535 bytes, 5 bytes of framing each; a header
 # may add a file name or comment: allow that much over the expanded size before calling it a lie.
 STORED_BLOCK, STORED_FRAMING, HEADER_ALLOWANCE = 65_535, 5, 4096
-# A ratio is judged only past this many expanded bytes: a tiny file of one repeated row is no bomb.
+# A ratio is judged only from this many expanded bytes on: a tiny file of one repeated row is no bomb.
 RATIO_FLOOR_BYTES = 1024 * 1024
 # The fan-out's price of a row: IMDB-length reviews (about 1,300 bytes) score at 25.45 rows/s on one
 # vCPU (benchmarks/report/report.md, "CSV fan-out"); a row costs in proportion to its length, within
@@ -79,7 +79,7 @@ def check_rows(rows: int, caps: Caps) -> None:
 
 
 def check_ratio(expanded: int, compressed: int, caps: Caps, exact: bool = False) -> None:
-    if expanded > RATIO_FLOOR_BYTES and expanded > caps.max_expansion_ratio * max(compressed, 1):
+    if expanded >= RATIO_FLOOR_BYTES and expanded > caps.max_expansion_ratio * max(compressed, 1):
         ratio = expanded / max(compressed, 1)
         raise OverCap(
             f"the .csv.gz expands {ratio:,.0f} times ({compressed:,} compressed bytes to "
