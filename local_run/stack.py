@@ -121,6 +121,7 @@ class LocalStack:
                 self._pools["batch"],
                 {target: rule_pattern(rule) for target, rule in START_RULES.items()},
                 async_retries("BatchFunction"),
+                self.resources.queue_urls.get("BatchFailureQueue", ""),
             ),
         ]
         for poller in self._pollers:

@@ -3,8 +3,11 @@
 EventBridge routes files under the template's FanoutMinBytes here (larger ones go to the fan-out,
 docs/batch.md); S3 notification records (events/, `sam local invoke`) are accepted as well. The
 outputs, status.json and the completion event are the fan-out's, written with its helpers, so a
-subscriber cannot tell which path ran. An S3 failure raises, so Lambda retries the event; outputs
-are written from a finished local file, so a retry never finds a partial result presented as complete.
+subscriber cannot tell which path ran. An S3 failure raises, and the event goes to the failure
+destination (no automatic retry: docs/batch.md, "No paid retries"); outputs are written from a
+finished local file, so a re-drive never finds a partial result presented as complete. The owner's
+caps stop a file while it is read; a .csv.gz is routed by what it holds, and a file this invocation
+cannot finish is handed to the fan-out (routing.py).
 """
 
 from __future__ import annotations
