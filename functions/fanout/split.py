@@ -74,6 +74,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         check_cost(cost, rows, caps)  # before the Map starts: nothing is scored yet
     except NotScorable as problem:
         logger.warning("file not scored", extra={"reason": str(problem)})
+        if source != key:  # a staged copy of a rejected .csv.gz: up to MaxFileBytes, kept for nothing
+            s3.delete_object(Bucket=bucket, Key=source)
         reject(plan, str(problem), getattr(problem, "limit", None))
         return {**plan, "rejected": True}
     chunk_list = work_key(run, "chunks.json")

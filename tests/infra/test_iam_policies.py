@@ -281,6 +281,7 @@ EXPECTED = {
         ("s3:GetObject", "data:incoming/*"),
         ("s3:GetObject", "data:fanout/*"),
         ("s3:PutObject", "data:fanout/*"),
+        ("s3:DeleteObject", "data:fanout/*"),  # the staged copy of a rejected .csv.gz
         ("s3:AbortMultipartUpload", "data:fanout/*"),
         ("s3:PutObject", "data:scored/*"),
         ("s3:DeleteObject", "data:scored/*"),

@@ -219,6 +219,14 @@ def test_the_split_stops_at_the_row_cap_before_any_chunk(split, aws, s3, env):
     assert limit["found"] == 1001
 
 
+def test_a_gzip_over_the_row_cap_leaves_no_staged_copy(split, aws, s3, env):
+    env(MAX_FILE_ROWS="1000")
+    s3.put_object(Bucket=aws.bucket, Key="incoming/rowsgz.csv.gz", Body=gzip.compress(csv_text(3000)))
+    plan = run_split(split, aws, "incoming/rowsgz.csv.gz", "rowsgz-run")
+    assert plan["rejected"] and work_files(s3, aws, "rowsgz-run") == []
+    assert_rejected(s3, aws, "rowsgz", "MaxFileRows")
+
+
 def test_the_split_rejects_a_file_whose_estimate_passes_the_cost_cap(split, aws, s3, env):
     env(MAX_FILE_COST_USD="0.001")
     data = "id,text\n" + "".join(f"{i},{IMDB_LIKE}\n" for i in range(3000))
