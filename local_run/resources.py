@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import boto3
 
 from functions.events import EVENT_SOURCE
+from local_run.fanout import state_machine_arn
 from local_run.stack_template import REPO
 from local_run.stack_template import deployed as template
 from local_run.stack_template import load as load_template
@@ -112,6 +113,11 @@ def start_rule_patterns() -> list[str]:
     return [matcher["wildcard"] for matcher in rule_pattern("FanoutStartRule")["detail"]["object"]["key"]]
 
 
+def function_timeout(function: str) -> float:
+    """A local function's Timeout in seconds, as the template gives it (a parameter's default if a Ref)."""
+    return float(parameter_default(template()["Resources"][FUNCTIONS[function]]["Properties"]["Timeout"]))
+
+
 def async_retries(logical_id: str) -> int:
     """How often Lambda retries a failed asynchronous invocation of the function (EventInvokeConfig)."""
     config = template()["Resources"][logical_id]["Properties"].get("EventInvokeConfig", {})
@@ -165,6 +171,8 @@ class Resources:
                 return self.queue_urls[ref]
             if ref in template().get("Parameters", {}):
                 return str(parameter_default(node))
+            if ref == "FanoutStateMachine":
+                return state_machine_arn()
             return self.bucket if ref == "DataBucket" else local_name(ref)
         if node == template()["Resources"]["DataBucket"]["Properties"]["BucketName"]:
             return self.bucket  # the bucket named by its name (the API's DATA_BUCKET)

@@ -27,6 +27,7 @@ from local_run.resources import (
     async_retries,
     bucket_cors,
     create_resources,
+    function_timeout,
     parameter_default,
     rule_pattern,
 )
@@ -116,7 +117,7 @@ class LocalStack:
             environment = {**os.environ, **self.resources.environment(name)}
             if name == "fanout-score":  # chunk workers share the cores instead of contending for them
                 environment.setdefault("INFERENCE_THREADS", str(max(1, CORES // sizes[name])))
-            self._pools[name] = FunctionPool(name, module, sizes[name], environment)
+            self._pools[name] = FunctionPool(name, module, sizes[name], environment, function_timeout(name))
         with ThreadPoolExecutor(len(self._pools)) as starting:  # every cold start now, side by side
             list(starting.map(FunctionPool.warm, self._pools.values()))
 
@@ -152,6 +153,7 @@ class LocalStack:
                 self._pools["batch"],
                 {target: rule_pattern(rule) for target, rule in START_RULES.items()},
                 async_retries("BatchFunction"),
+                self.resources.queue_urls.get("BatchFailureQueue", ""),
             ),
         ]
         if self.shadow_model_dir:

@@ -16,14 +16,12 @@ from botocore.exceptions import ClientError
 
 from functions.events import publish as publish_event
 from sentiment_core.csv_scoring import NotScorable, Summary
-from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
+from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, STATES_PER_CHUNK, lambda_cost
 from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
 GROUP_COLUMN_METADATA = "group-column"  # x-amz-meta-group-column: the column the report groups by
-
-STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
 
 s3 = boto3.client("s3")
 
@@ -148,12 +146,14 @@ def finish_scored(plan: dict, summary: Summary, cost: float, figures: dict | Non
     )
 
 
-def reject(plan: dict, reason: str, **details) -> None:
+def reject(plan: dict, reason: str, limit: dict | None = None, **details) -> None:
     """The single path's answer to a file that cannot be scored: error.json, no scored CSV, report or
-    summary."""
+    summary. A file over one of the owner's caps (`limit`, from file_limits.OverCap) is `rejected`,
+    not `failed`."""
     outputs = output_keys(plan["key"])
-    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
+    capped = {"limit": limit} if limit else {}
+    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **capped, **details})
     stale = [{"Key": outputs[name]} for name in ("csv", "summary", "report")]
     s3.delete_objects(Bucket=plan["bucket"], Delete={"Objects": stale})
-    write_status(plan, "failed", error=reason)
-    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})
+    write_status(plan, "rejected" if limit else "failed", error=reason, **capped)
+    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]}, **capped)

@@ -276,6 +276,7 @@ EXPECTED = {
         ("s3:AbortMultipartUpload", "data:scored/*"),
         ("sqs:SendMessage", "BatchFailureQueue"),
         ("events:PutEvents", "FanoutEventBus"),
+        ("states:StartExecution", "FanoutStateMachine"),  # hands a file it cannot finish to the fan-out
     },
     "PreTrafficHookFunctionRole": own_logs_traces_and_key("PreTrafficHookLogGroup")
     | {
@@ -294,6 +295,7 @@ EXPECTED = {
         ("s3:GetObject", "data:incoming/*"),
         ("s3:GetObject", "data:fanout/*"),
         ("s3:PutObject", "data:fanout/*"),
+        ("s3:DeleteObject", "data:fanout/*"),  # the staged copy of a rejected .csv.gz
         ("s3:AbortMultipartUpload", "data:fanout/*"),
         ("s3:PutObject", "data:scored/*"),
         ("s3:DeleteObject", "data:scored/*"),

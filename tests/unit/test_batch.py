@@ -215,15 +215,6 @@ def test_status_and_event_follow_the_file_as_on_the_fanout(batch, aws, s3):
     )
 
 
-def test_a_file_too_large_for_the_time_left_gets_a_clear_error(batch, aws, s3):
-    s3.put_object(Bucket=aws.bucket, Key="incoming/huge.csv", Body=("text\n" + "Loved it\n" * 2000).encode())
-    (event,) = s3_events(aws)
-    batch.lambda_handler(event, context("batch", timeout_s=60))  # under the reserve after the first chunk
-    error = json.loads(read(s3, aws, "scored/huge.error.json"))["error"]
-    assert "too large for one invocation" in error and "split it into files of at most" in error
-    assert "scored/huge.csv" not in scored_keys(s3, aws)
-
-
 def test_an_upload_overtaken_by_a_new_one_writes_nothing_and_the_new_one_is_scored(
     batch, aws, s3, monkeypatch
 ):

@@ -99,11 +99,11 @@ def test_scored_csv_upload_fails_once_then_the_retry_writes_one_complete_output(
         failing(batch.s3, "PutObject", when=scored_csv) as failed,
         pytest.raises(Exception, match="injected"),
     ):
-        batch.lambda_handler(event, context("batch"))  # fails: Lambda retries the async invocation
+        batch.lambda_handler(event, context("batch"))  # fails: its event goes to BatchFailureQueue
     assert len(failed) == 1
     assert scored_outputs(s3, aws, "outage") == set()  # nothing written, nothing that looks complete
 
-    batch.lambda_handler(event, context("batch"))  # the retry
+    batch.lambda_handler(event, context("batch"))  # the re-drive of that event
     assert scored_outputs(s3, aws, "outage") == {
         "scored/outage.csv",
         "scored/outage.report.html",

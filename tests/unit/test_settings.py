@@ -65,12 +65,18 @@ def test_every_variable_is_read():
             "API_AUTHORIZER": "jwt",
             "ALLOW_ANONYMOUS_UPLOADS": "true",
             "UPLOAD_MAX_BYTES": "1000",
+            "MAX_FILE_BYTES": "1000",
+            "MAX_FILE_ROWS": "10",
+            "MAX_FILE_COST_USD": "0.5",
+            "MAX_EXPANSION_RATIO": "20",
+            "FANOUT_MIN_BYTES": "4096",
+            "FANOUT_STATE_MACHINE_ARN": "arn:sm",
         }
     )
     assert dataclasses.astuple(config) == (
         Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
-        "https://app.example.com", "https://shadow", 0.25, Path("/candidate"), "1.2.0",
-        "https://app.example.com", "JWT", True, 1000,
+        "https://app.example.com", "https://shadow", 0.25, Path("/candidate"), "1.2.0", "JWT", True, 1000,
+        1000, 10, 0.5, 20.0, 4096, "arn:sm",
     )  # fmt: skip
 
 

@@ -17,6 +17,13 @@ DEFAULT_LOW_CONFIDENCE = 0.7  # below this a prediction counts as low-confidence
 # Must equal the job queue's redrive maxReceiveCount: the last attempt records why the job failed.
 DEFAULT_MAX_RECEIVE_COUNT = 3
 DEFAULT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024  # the largest file a browser upload may send (UploadMaxBytes)
+# Owner caps on one CSV file (template parameters MaxFile*, MaxExpansionRatio; docs/batch.md says what
+# each default allows). 1,000,000 IMDB-length rows are estimated at about $0.94 to score.
+DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
+DEFAULT_MAX_FILE_ROWS = 1_000_000
+DEFAULT_MAX_FILE_COST_USD = 1.0
+DEFAULT_MAX_EXPANSION_RATIO = 100  # CSV text compresses 3 to 10 times; 100 is a decompression bomb
+DEFAULT_FANOUT_MIN_BYTES = 1024 * 1024  # the template's FanoutMinBytes
 IMAGE_MODEL_DIR = Path("/opt/model")  # where the image puts the model layer
 IMAGE_SHADOW_MODEL_DIR = Path("/opt/shadow-model")  # the shadow candidate, when the image carries one
 REPO_MODEL_DIR = Path(__file__).resolve().parents[3] / "sentiment_model" / "model"
@@ -48,6 +55,12 @@ class Settings:
     api_authorizer: str = "NONE"
     allow_anonymous_uploads: bool = False
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # a CSV's bytes (a .csv.gz's expanded)
+    max_file_rows: int = DEFAULT_MAX_FILE_ROWS
+    max_file_cost_usd: float = DEFAULT_MAX_FILE_COST_USD  # the fan-out's estimate, checked before the Map
+    max_expansion_ratio: float = DEFAULT_MAX_EXPANSION_RATIO  # a .csv.gz's expanded / compressed bytes
+    fanout_min_bytes: int = DEFAULT_FANOUT_MIN_BYTES  # a .csv.gz expanding to this goes to the fan-out
+    fanout_state_machine_arn: str = ""  # where the batch function hands a file it cannot finish
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +85,12 @@ class Settings:
             api_authorizer=(env.get("API_AUTHORIZER") or "NONE").upper(),
             allow_anonymous_uploads=env.get("ALLOW_ANONYMOUS_UPLOADS", "").lower() in ("1", "true", "yes"),
             upload_max_bytes=int(env.get("UPLOAD_MAX_BYTES") or DEFAULT_UPLOAD_MAX_BYTES),
+            max_file_bytes=int(env.get("MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES),
+            max_file_rows=int(env.get("MAX_FILE_ROWS") or DEFAULT_MAX_FILE_ROWS),
+            max_file_cost_usd=float(env.get("MAX_FILE_COST_USD") or DEFAULT_MAX_FILE_COST_USD),
+            max_expansion_ratio=float(env.get("MAX_EXPANSION_RATIO") or DEFAULT_MAX_EXPANSION_RATIO),
+            fanout_min_bytes=int(env.get("FANOUT_MIN_BYTES") or DEFAULT_FANOUT_MIN_BYTES),
+            fanout_state_machine_arn=env.get("FANOUT_STATE_MACHINE_ARN", ""),
         )
 
 
