@@ -19,12 +19,16 @@ FROM ${BASE_IMAGE}
 # fetched and verified by `make fetch-model` (MODEL_SOURCE=build/registry-model). Not called MODEL_DIR:
 # the ENV of that name below would shadow an ARG of the same name.
 ARG MODEL_SOURCE=layers/sentiment_model/model
+# The shadow candidate (docs/deploy.md): none by default; a registry version fetched and verified by
+# `make fetch-shadow-model` (SHADOW_MODEL_SOURCE=build/shadow-model). Only the shadow function loads it.
+ARG SHADOW_MODEL_SOURCE=container/no-shadow-model
 ENV PYTHONPATH=/var/task:/opt/python \
     MODEL_DIR=/opt/model
 # Laid out as Lambda lays out layers: code under /opt/python, the model under /opt/model.
 COPY --from=dependencies /opt/python /opt/python
 COPY layers/sentiment_core/python/ /opt/python/
 COPY ${MODEL_SOURCE}/ /opt/model/
+COPY ${SHADOW_MODEL_SOURCE}/ /opt/shadow-model/
 COPY functions/ /var/task/functions/
 # Lambda's file system is read-only: bytecode compiled now saves compiling it at every cold start.
 RUN python3 -m compileall -q -j 0 /opt/python /var/task/functions

@@ -1,7 +1,9 @@
 # make run    the service on this machine (moto for AWS), http://127.0.0.1:$${PORT:-3000}
 # make test   lint, unit and end-to-end tests, template validation
-# make model  masked-LM pretrain, fine-tune (2 seeds), export, quantize, evaluate: resumable; minutes on a
-#             GPU, about 7 hours on 2 CPU cores (a fine-tune epoch about 37 minutes)
+# make model  the served model: model_export/transformer-1.1.0 blended with a linear n-gram model fitted
+#             here, the graph requantized, evaluated and gated; resumable, minutes on 2 CPU cores
+# make model-transformer  renew that transformer: masked-LM pretrain, fine-tune, export, quantize,
+#             evaluate; minutes on a GPU, about 7 hours on 2 CPU cores
 # make bench  the benchmark suite: prints figures, writes benchmarks/report/ (about 40 minutes on 2 cores)
 # make test-container  build the image for amd64 and arm64, run it under the Lambda emulator and sam local (root, Debian)
 # make local-image     the image for this machine's CPU, for sam local (podman; root, Debian)
@@ -13,6 +15,9 @@
 # make image IMAGE_URI=... [PUSH=1] [MODEL_SOURCE=build/registry-model]   the arm64 image (docker buildx)
 # make deploy STAGE=dev|prod IMAGE_URI=<ecr repo>:<git sha>   deploy that image (what the pipeline runs)
 # make smoke API_URL=... [EXPECT_SHA256=...]   the events/ known answers against a running API
+# make compare-models A=<version or model dir> B=<version or model dir> DATA=<labelled CSV> [LIMIT=n]
+#                      both on the same rows: accuracy, McNemar, agreement, calibration, latency (build/compare/)
+# make fetch-shadow-model VERSION=x   the candidate a shadow deployment scores with (build/shadow-model)
 # make load [LOAD_HOST=<api url>] [LOAD_USERS=10] [LOAD_SECONDS=20]   Locust load test (default: `make run`)
 
 PYTHON ?= python3
@@ -26,9 +31,9 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv run test lint model model-train model-export model-quantize model-evaluate validate bench \
+.PHONY: venv run test lint model model-transformer model-train model-export model-quantize model-evaluate validate bench \
 	test-container local-image local-invoke local-api browser clean sam-cli publish-model approve-model \
-	fetch-model list-models model-info image check-image-uri deploy stack-output smoke image-scan
+	fetch-model list-models model-info image compare-models fetch-shadow-model check-image-uri deploy stack-output smoke image-scan
 
 venv: $(STAMP) $(SAM) $(CHECKOV)
 
@@ -80,7 +85,10 @@ browser:
 	else echo "chromium and chromium-driver are not installed (root and apt-get install them): the browser test will skip"; fi
 
 model: venv
-	$(PY) -m model_export all
+	$(PY) -m model_export blend $(if $(FORCE),--force)
+
+model-transformer: venv
+	$(PY) -m model_export transformer $(if $(FORCE),--force)
 
 model-pretrain model-train model-export model-quantize model-evaluate: venv
 	$(PY) -m model_export $(@:model-%=%) $(if $(FORCE),--force)
@@ -112,6 +120,7 @@ clean:
 TOOLS_PY := .tools/sam/bin/python
 MODEL_ARTIFACT ?= layers/sentiment_model/model
 MODEL_SOURCE ?= layers/sentiment_model/model
+SHADOW_MODEL_SOURCE ?= container/no-shadow-model
 VERSION ?= approved
 STAGE ?= dev
 OUTPUT ?= ApiUrl
@@ -132,6 +141,16 @@ approve-model: $(SAM)
 fetch-model: $(SAM)
 	$(TOOLS_PY) -m model_registry fetch --version $(VERSION) --dest build/registry-model
 
+# The candidate for shadow scoring: a second artifact in the same image (SHADOW_MODEL_SOURCE; docs/deploy.md).
+fetch-shadow-model: $(SAM)
+	@test -n "$(filter-out approved,$(VERSION))" || { echo "usage: make fetch-shadow-model VERSION=<the ShadowModelVersion>"; exit 2; }
+	$(TOOLS_PY) -m model_registry fetch --version $(VERSION) --dest build/shadow-model
+
+# A and B: model directories, or registry versions fetched and verified from $$ARTIFACTS_BUCKET.
+compare-models: venv
+	@test -n "$(A)" -a -n "$(B)" -a -n "$(DATA)" || { echo "usage: make compare-models A=<version or dir> B=<version or dir> DATA=<labelled CSV> [LIMIT=n]"; exit 2; }
+	$(PY) -m model_compare $(A) $(B) $(DATA) $(if $(LIMIT),--limit $(LIMIT))
+
 list-models: $(SAM)
 	$(TOOLS_PY) -m model_registry list
 
@@ -147,6 +166,7 @@ check-image-uri:
 # Lambda takes a single-platform image manifest: no provenance attestation (that makes an index).
 image: check-image-uri
 	docker buildx build --platform linux/arm64 --provenance=false --build-arg MODEL_SOURCE=$(MODEL_SOURCE) \
+	  --build-arg SHADOW_MODEL_SOURCE=$(SHADOW_MODEL_SOURCE) \
 	  -t $(IMAGE_URI) $(if $(PUSH),--push,--load) .
 
 # Deploys template.yaml (not a `sam build` output) with the image already in ECR. --image-repository only

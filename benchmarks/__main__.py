@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime
 
-from benchmarks import batch_invariance, explain, recommend, report_markdown
+from benchmarks import batch_invariance, explain, recommend, report_build, report_markdown
 from benchmarks.common import REPO, run_json
 from benchmarks.scaling import plot
 
@@ -45,6 +45,26 @@ def machine() -> dict:
     }
 
 
+# Parts that stand alone: `--only NAME ...` reruns them into the existing report.json, the rest kept.
+PARTS: dict[str, list[str]] = {
+    "cold_start": ["-m", "benchmarks.cold_start"],
+    "explain": ["-m", "benchmarks.explain", "--reviews", "500", "--json"],
+    "model_versions": ["-m", "benchmarks.model_versions"],
+    "report_build": ["-m", "benchmarks.report_build", "--rows", "200000", "--json"],
+    "shadow": ["-m", "benchmarks.shadow", "--reviews", "128"],
+}
+TIMEOUTS = {"explain": 7200}  # seconds a part may take; the rest 3600
+
+
+def run_parts(names: list[str], report: dict) -> dict:
+    for name in names:
+        print(f"== {name}", flush=True)
+        report[name] = run_json(PARTS[name], timeout=TIMEOUTS.get(name, 3600))
+    report["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    report["machine"] = machine()
+    return report
+
+
 def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -> dict:
     step = lambda name: print(f"== {name}", flush=True)  # noqa: E731
     step("API handler latency, 1 thread, and the other runtimes")
@@ -53,6 +73,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     )
     step("API handler latency, 2 threads")
     latency_2 = run_json(["-m", "benchmarks.latency", "--threads", "2", "--reviews", str(reviews)])
+    step("API handler latency with shadow scoring at sample rates 0, 0.1 and 1.0")
+    shadow = run_json(["-m", "benchmarks.shadow", "--reviews", str(reviews)])
     step("cold start")
     cold = run_json(["-m", "benchmarks.cold_start", "--runs", str(cold_runs)])
     step(f"batch function, {rows} rows, 2 threads")
@@ -69,10 +91,14 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
     step("same text, same score: batched vs per-text runs")
     invariance = run_json(["-m", "benchmarks.batch_invariance", "--json"])
     step("explanations: cost and fidelity on 500 test reviews")
-    explanations = run_json(["-m", "benchmarks.explain", "--reviews", "500", "--json"], timeout=7200)
+    explanations = run_json(PARTS["explain"], timeout=TIMEOUTS["explain"])
     step("CSV fan-out on the local stack vs one invocation")
     sizes = [argument for size in fanout_rows for argument in ("--rows", str(size))]
     fanout = run_json(["-m", "benchmarks.fanout", *sizes], timeout=7200)
+    step("the served model vs the transformer alone")
+    model_versions = run_json(PARTS["model_versions"])
+    step("file report: aggregate, merge, figures and HTML at 200,000 rows")
+    report_costs = run_json(PARTS["report_build"])
     step("time vs length and batch size")
     scaling = [run_json(["-m", "benchmarks.scaling", "--threads", str(t)]) for t in (1, 2)]
 
@@ -92,6 +118,7 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "machine": machine(),
         "latency": {"1": latency_1["handler"], "2": latency_2["handler"]},
         "runtimes": runtimes,
+        "shadow": shadow,
         "cold_start": cold,
         "batch": {"2": batch_2, "1": batch_1},
         "memory": memory,
@@ -99,6 +126,8 @@ def run_suite(rows: int, reviews: int, cold_runs: int, fanout_rows: list[int]) -
         "scaling": scaling,
         "batch_invariance": invariance,
         "explain": explanations,
+        "model_versions": model_versions,
+        "report_build": report_costs,
         "recommendation": recommend.recommend(
             handler_1,
             handler_2,
@@ -133,9 +162,13 @@ def main() -> None:
     parser.add_argument(
         "--render-only", action="store_true", help="redraw report.md and the plot from report.json"
     )
+    parser.add_argument("--only", nargs="+", choices=sorted(PARTS), help="rerun these parts into report.json")
     args = parser.parse_args()
     if args.render_only:
         report = json.loads((args.out / "report.json").read_text())
+    elif args.only:
+        report = run_parts(args.only, json.loads((args.out / "report.json").read_text()))
+        (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     else:
         report = run_suite(args.rows, args.reviews, args.cold_runs, args.fanout_rows)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -146,6 +179,8 @@ def main() -> None:
         markdown += "\n" + batch_invariance.markdown(report["batch_invariance"])
     if "explain" in report:
         markdown += "\n" + explain.markdown(report["explain"])
+    if "report_build" in report:
+        markdown += "\n" + report_build.markdown(report["report_build"])
     (args.out / "report.md").write_text(markdown)
     print(markdown)
 

@@ -13,6 +13,24 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     ]
 
 
+def render_shadow(shadow: dict) -> list[str]:
+    return [
+        f"## The live path with shadow scoring ({shadow['reviews']} single-review /predict calls per rate, "
+        f"{shadow['threads']} thread)",
+        "",
+        "A sampled request costs one send to the shadow queue (the local stack's SQS) after its answer is "
+        "made; the candidate scores it in another function, off this path.",
+        "",
+        *_table(
+            ["sample rate", "requests sent", "p50 ms", "p90 ms", "p99 ms"],
+            [
+                [rate, b["sent"], b["ms_per_call"]["p50"], b["ms_per_call"]["p90"], b["ms_per_call"]["p99"]]
+                for rate, b in shadow["by_rate"].items()
+            ],
+        ),
+    ]
+
+
 def render(r: dict) -> str:
     m = r["machine"]
     lines = [
@@ -52,6 +70,9 @@ def render(r: dict) -> str:
             ms = b["ms_per_call"]
             rows.append([threads, batch, ms["p50"], ms["p90"], ms["p99"], b["reviews_per_s"]])
     lines += _table(["threads", "reviews per call", "p50 ms", "p90 ms", "p99 ms", "reviews/s"], rows)
+
+    if "shadow" in r:
+        lines += ["", *render_shadow(r["shadow"])]
 
     rt = r["runtimes"]
     lines += [
@@ -157,6 +178,10 @@ def render(r: dict) -> str:
         ],
     )
 
+    if "model_versions" in r:
+        lines += ["", "## The served model vs the transformer alone", ""]
+        lines += render_model_versions(r["model_versions"])
+
     mem = r["memory"]
     if "fanout" in r:
         lines += ["", "## CSV fan-out on the local stack vs one invocation (short reviews)", ""]
@@ -237,3 +262,41 @@ def render(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def render_model_versions(m: dict) -> list[str]:
+    served, transformer = m["artifacts"]["served"], m["artifacts"]["transformer"]
+    lines = [
+        f"Two API handler processes took turns on the same {m['reviews']} test reviews, "
+        f"{m['rounds']} rounds, one review per /predict, 1 thread (`python -m benchmarks.model_versions`).",
+        "",
+    ]
+    lines += _table(
+        [
+            "model",
+            "API p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "artifact MB",
+            "load ms (median of 5)",
+            "of which linear",
+        ],
+        [
+            [
+                f"{a['version']} ({name})",
+                m["api_ms"][name]["p50"],
+                m["api_ms"][name]["p90"],
+                m["api_ms"][name]["p99"],
+                round(a["bytes"] / 1e6, 2),
+                round(sum(a["load_ms_median"].values()), 1),
+                a["load_ms_median"].get("linear_ms", "-"),
+            ]
+            for name, a in (("served", served), ("transformer", transformer))
+        ],
+    )
+    lines += [
+        "",
+        f"API p50, served / transformer alone: **{m['p50_ratio_served_over_transformer']}x**. "
+        f"The image changes only in /opt/model: {m['image_bytes_difference'] / 1e6:+.2f} MB.",
+    ]
+    return lines

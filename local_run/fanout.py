@@ -35,6 +35,11 @@ def _arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
+def state_machine_arn() -> str:
+    """The ARN create_state_machine's machine gets (moto's account and region)."""
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
+
+
 def template_parameter(name: str) -> str:
     return str(deployed()["Parameters"][name]["Default"])
 

@@ -140,6 +140,15 @@ def matches(pattern: dict, event: dict) -> bool:
     return True
 
 
+# S3 notification event names -> the "reason" of EventBridge's Object Created event for the same upload.
+CREATED_REASONS = {
+    "ObjectCreated:Put": "PutObject",
+    "ObjectCreated:Post": "PostObject",  # a browser's upload with a presigned POST form (POST /files)
+    "ObjectCreated:Copy": "CopyObject",
+    "ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+
+
 def object_created(record: dict) -> dict:
     """The "Object Created" event S3 sends EventBridge for the upload an S3 notification record describes."""
     obj = record["s3"]["object"]
@@ -161,7 +170,7 @@ def object_created(record: dict) -> dict:
                 "etag": obj.get("eTag", ""),
                 "sequencer": obj.get("sequencer", ""),
             },
-            "reason": "PutObject",
+            "reason": CREATED_REASONS.get(record.get("eventName", ""), "PutObject"),
         },
     }
 
@@ -169,10 +178,11 @@ def object_created(record: dict) -> dict:
 class UploadRouter(Poller):
     """S3 -> EventBridge -> the start rules: each upload goes where the template's rules send it.
 
-    FanoutStartRule starts one execution of the fan-out, named from the upload (key and S3's
-    sequencer) so an event delivered twice starts one execution, as EventBridge's at-least-once
-    delivery requires. BatchStartRule invokes the batch function asynchronously, retried as
-    Lambda retries an asynchronous invocation.
+    FanoutStartRule starts one execution of the fan-out, named from the upload (key, S3's sequencer
+    and the event's time: moto's sequencer is one constant) so an event delivered twice starts one
+    execution, as EventBridge's at-least-once delivery requires, and an upload of the key again
+    starts its own. BatchStartRule invokes the batch function asynchronously, retried as
+    `EventInvokeConfig` retries an asynchronous invocation (not at all, as deployed).
     """
 
     def __init__(
@@ -182,23 +192,24 @@ class UploadRouter(Poller):
         batch: Handler,
         patterns: dict[str, dict],
         batch_retries: int,
+        failure_queue_url: str = "",
     ) -> None:
         super().__init__(queue_url, self._route, "upload-router", batch_size=10)
         self.sfn, self.state_machine_arn = boto3.client("stepfunctions"), state_machine_arn
-        self.batch, self.batch_retries = batch, batch_retries
+        self.batch, self.batch_retries, self.failure_queue_url = batch, batch_retries, failure_queue_url
         self.patterns = patterns  # "fanout" and "batch": the start rules' event patterns
 
     def _route(self, event: dict, context: object) -> None:
         for record in event.get("Records", []):
             created = object_created(record)
             if matches(self.patterns["fanout"], created):
-                self._start_execution(created["detail"])
+                self._start_execution(created["detail"], created["time"])
             if matches(self.patterns["batch"], created):
                 threading.Thread(target=self._invoke_batch, args=(created,), daemon=True).start()
 
-    def _start_execution(self, detail: dict) -> None:
+    def _start_execution(self, detail: dict, time: str) -> None:
         key = detail["object"]["key"]
-        upload = f"{key}\0{detail['object']['sequencer']}".encode()
+        upload = f"{key}\0{detail['object']['sequencer']}\0{time}".encode()
         try:
             self.sfn.start_execution(
                 stateMachineArn=self.state_machine_arn,
@@ -213,13 +224,26 @@ class UploadRouter(Poller):
             try:
                 self.batch(event, LocalLambdaContext(function_name="batch", timeout_s=900))
                 return
-            except Exception:
+            except Exception as error:
                 log.exception(
                     "batch: attempt %d for %s failed", attempt + 1, event["detail"]["object"]["key"]
                 )
-        log.error(
-            "batch: %s failed every attempt (in AWS: BatchFailureQueue)", event["detail"]["object"]["key"]
-        )
+                failure = error
+        log.error("batch: %s failed every attempt: to BatchFailureQueue", event["detail"]["object"]["key"])
+        if self.failure_queue_url:  # what Lambda's on-failure destination sends, in its shape
+            record = {
+                "version": "1.0",
+                "requestContext": {
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": 1 + self.batch_retries,
+                },
+                "requestPayload": event,
+                "responsePayload": {
+                    "errorType": getattr(failure, "error_type", type(failure).__name__),
+                    "errorMessage": str(failure),
+                },
+            }
+            self.sqs.send_message(QueueUrl=self.failure_queue_url, MessageBody=json.dumps(record))
 
     def deliver(self, messages: list[dict]) -> None:
         for message in messages:

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 import boto3
 
 from functions.events import EVENT_SOURCE
+from local_run.fanout import state_machine_arn
+from local_run.stack_template import REPO
 from local_run.stack_template import deployed as template
+from local_run.stack_template import load as load_template
 
 PREFIX = "imdb-sentiment"
 # Lambda is S3's (and EventBridge's) target in AWS; here S3 notifies this queue, which a poller drains.
@@ -30,7 +33,9 @@ FUNCTIONS = {
     "fanout-split": "FanoutSplitFunction",
     "fanout-score": "FanoutScoreFunction",
     "fanout-merge": "FanoutMergeFunction",
+    "shadow": "ShadowFunction",  # started only with a shadow candidate (local_run/shadow.py)
 }
+NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
 def resources_of(kind: str) -> dict[str, dict]:
@@ -41,6 +46,42 @@ def local_name(logical_id: str) -> str:
     """JobsDeadLetterQueue -> imdb-sentiment-jobs-dead-letter; JobsTable -> imdb-sentiment-jobs."""
     stem = re.sub(r"(Table|Queue|Bus)$", "", logical_id)
     return PREFIX + "".join(f"-{word.lower()}" for word in re.findall(r"[A-Z][a-z0-9]*", stem))
+
+
+def parameter_value(name: str) -> object:
+    """A parameter as this run deploys it: a value set in this environment for a variable the template
+    binds to it (SHADOW_MODEL_VERSION=... make run, like --parameter-overrides), else its default."""
+    for logical_id in FUNCTIONS.values():
+        variables = (
+            template()["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        )
+        for key, value in variables.items():
+            if value == {"Ref": name} and os.environ.get(key):
+                return os.environ[key]
+    return template()["Parameters"][name].get("Default", "")
+
+
+def condition(name: str) -> bool:
+    """A template condition, evaluated with the parameters as parameter_value gives them."""
+
+    def value(node: object) -> object:
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in template()["Parameters"]:
+            return str(parameter_value(node["Ref"]))
+        if isinstance(node, dict) and set(node) == {"Condition"}:
+            return condition(node["Condition"])
+        if isinstance(node, dict) and len(node) == 1:
+            ((function, args),) = node.items()
+            if function == "Fn::Equals":
+                return value(args[0]) == value(args[1])
+            if function == "Fn::Not":
+                return not value(args[0])
+            if function == "Fn::And":
+                return all(value(a) for a in args)
+            if function == "Fn::Or":
+                return any(value(a) for a in args)
+        return str(node) if not isinstance(node, dict) else node
+
+    return bool(value(template()["Conditions"][name]))
 
 
 def parameter_default(node: object) -> object:
@@ -70,6 +111,11 @@ def rule_pattern(logical_id: str) -> dict:
 def start_rule_patterns() -> list[str]:
     """The object-key wildcards of the rule that starts the fan-out (incoming/*.csv, ...)."""
     return [matcher["wildcard"] for matcher in rule_pattern("FanoutStartRule")["detail"]["object"]["key"]]
+
+
+def function_timeout(function: str) -> float:
+    """A local function's Timeout in seconds, as the template gives it (a parameter's default if a Ref)."""
+    return float(parameter_default(template()["Resources"][FUNCTIONS[function]]["Properties"]["Timeout"]))
 
 
 def async_retries(logical_id: str) -> int:
@@ -103,15 +149,33 @@ class Resources:
     def batch_queue_url(self) -> str:
         return self.uploads_queue_url
 
-    def _value(self, node: object) -> str:
-        """A template value as it resolves here: Refs to local names, parameters to their defaults."""
+    def _value(self, node: object) -> str | None:
+        """A template value as it resolves here: Refs to local names, parameters to their defaults, a
+        condition's branch as it evaluates here, a nested stack's output to its value; None for NoValue."""
+        if node == NO_VALUE:
+            return None
+        if isinstance(node, dict) and "Fn::If" in node:
+            name, true, false = node["Fn::If"]
+            return self._value(true if condition(name) else false)
+        if (
+            isinstance(node, dict)
+            and "Fn::GetAtt" in node
+            and str(node["Fn::GetAtt"][1]).startswith("Outputs.")
+        ):
+            stack, output = node["Fn::GetAtt"][0], node["Fn::GetAtt"][1].removeprefix("Outputs.")
+            location = template()["Resources"][stack]["Properties"]["Location"]
+            return self._value(load_template(REPO / location)["Outputs"][output]["Value"])
         if isinstance(node, dict) and "Ref" in node:
             ref = node["Ref"]
             if ref in self.queue_urls:
                 return self.queue_urls[ref]
             if ref in template().get("Parameters", {}):
                 return str(parameter_default(node))
+            if ref == "FanoutStateMachine":
+                return state_machine_arn()
             return self.bucket if ref == "DataBucket" else local_name(ref)
+        if node == template()["Resources"]["DataBucket"]["Properties"]["BucketName"]:
+            return self.bucket  # the bucket named by its name (the API's DATA_BUCKET)
         return str(node)
 
     def environment(self, function: str | None = None) -> dict[str, str]:
@@ -124,10 +188,11 @@ class Resources:
             variables.update(own)
         # A variable bound to a parameter takes a value set in this environment, as a deployment's
         # --parameter-overrides would (CORS_ALLOWED_ORIGINS=... make run); otherwise the default.
-        return {
+        resolved = {
             key: os.environ.get(key) or self._value(value) if _is_parameter(value) else self._value(value)
             for key, value in variables.items()
         }
+        return {key: value for key, value in resolved.items() if value is not None}
 
 
 def _is_parameter(node: object) -> bool:
@@ -202,6 +267,24 @@ def create_resources(visibility_timeout: int = 5) -> Resources:
         uploads_queue_url=uploads,
         file_events_queue_url=_file_events(names.event_bus, sqs),
     )
+
+
+# CloudFormation's CORS rule keys -> S3's PutBucketCors keys.
+_CORS_KEYS = {
+    "Id": "ID",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedHeaders": "AllowedHeaders",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def bucket_cors(page_origin: str) -> dict:
+    """The data bucket's CORS rules as the template has them, the page's origin (in AWS the API's URL
+    or UploadPageOrigin) being the local API's."""
+    cors = template()["Resources"]["DataBucket"]["Properties"].get("CorsConfiguration", {})
+    rules = [{_CORS_KEYS[k]: v for k, v in r.items() if k in _CORS_KEYS} for r in cors.get("CorsRules", [])]
+    return {"CORSRules": [{**rule, "AllowedOrigins": [page_origin]} for rule in rules]}
 
 
 def _file_events(bus: str, sqs) -> str:

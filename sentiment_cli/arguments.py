@@ -9,7 +9,7 @@ from pathlib import Path
 
 USAGE = """\
 sentiment-score REVIEWS.csv [-o SCORED.csv] [--format csv|jsonl] [--text-column NAME]
-       sentiment-score REVIEWS.csv.gz -o SCORED.csv
+       sentiment-score REVIEWS.csv.gz -o SCORED.csv --report REPORT.html [--group-column NAME]
        sentiment-score - < reviews.txt                 one result per input line
        sentiment-score "Loved it." "A waste of time."  one result per text
        sentiment-score --csv - < in.csv > out.csv       a CSV on stdin
@@ -19,8 +19,9 @@ EPILOG = """\
 A single argument naming an existing .csv or .csv.gz file is scored as the batch function scores
 an uploaded file: the same delimiter sniffing and text column rules, exactly one output row per
 input row (label, score and error added), the result written whole or not at all, then a summary
-JSON. An argument that looks like a file name but names no file is an error, not a review: pass
-such a review with --text. Texts and stdin lines give JSON lines (--format csv: a CSV). '-' is
+JSON with the file's figures; --report also writes them as one self-contained HTML page. An
+argument that looks like a file name but names no file is an error, not a review: pass such a
+review with --text. Texts and stdin lines give JSON lines (--format csv: a CSV). '-' is
 stdin (as the input) or stdout (as -o). Nothing here talks to AWS."""
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -40,6 +41,8 @@ class Request:
     format: str
     summary: str | None
     text_column: str | None
+    report: str | None = None
+    group_column: str | None = None
     explain: bool = False
 
 
@@ -74,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", metavar="IN.csv", help="a CSV to score ('-': CSV on stdin)")
     parser.add_argument("--summary", metavar="FILE", help="summary JSON (default: OUT.summary.json)")
     parser.add_argument("--text-column", help="the text column, when it is not 'text' or 'review'")
+    parser.add_argument(
+        "--report", metavar="FILE.html", help="also write the file's report: one self-contained HTML page"
+    )
+    parser.add_argument(
+        "--group-column", help="the column the report groups by (default: one with few distinct values)"
+    )
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -131,15 +140,25 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Request]:
     stdin_lines = inputs == ["-"]
     if sum((bool(source), bool(texts), stdin_lines)) != 1:
         parser.error("give a CSV file, texts to score, or '-' for stdin lines (one of them)")
-    if not source and (args.summary or args.text_column):
-        parser.error("--summary and --text-column go with a CSV file")
+    if not source and (args.summary or args.text_column or args.report or args.group_column):
+        parser.error("--summary, --text-column, --report and --group-column go with a CSV file")
     if source and source != "-" and not is_file(source):
         parser.error(f"no such file: {source}")
-    for path in (args.out, args.summary):
+    for path in (args.out, args.summary, args.report):
         if path and path != "-" and not Path(path).parent.is_dir():
             parser.error(f"no such directory for {path}")
     fmt = args.format or ("csv" if source else "jsonl")
-    return args, Request(source, texts or None, args.out, fmt, args.summary, args.text_column, args.explain)
+    return args, Request(
+        source,
+        texts or None,
+        args.out,
+        fmt,
+        args.summary,
+        args.text_column,
+        args.report,
+        args.group_column,
+        args.explain,
+    )
 
 
 def default_out(source: str, fmt: str) -> str:

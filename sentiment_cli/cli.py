@@ -27,6 +27,7 @@ from sentiment_core import settings
 from sentiment_core.csv_scoring import CHUNK_ROWS, OUTPUT_COLUMNS, NotScorable, _row_error, score_csv
 from sentiment_core.explain import CSV_COLUMNS as EXPLAIN_COLUMNS
 from sentiment_core.explain import csv_cells, explain
+from sentiment_core.file_summary import FileAggregate
 from sentiment_core.model import ModelLoadError, SentimentModel
 from sentiment_core.responses import explained_out, prediction_out
 
@@ -144,17 +145,16 @@ def csv_to_jsonl(scored: IO[bytes], delimiter: str, sink: BinaryIO, explained: b
     (explained: the top sentences, and their contributions as numbers)."""
     reader = csv.reader(io.TextIOWrapper(scored, encoding="utf-8-sig", newline=""), delimiter=delimiter)
     header = next(reader)
-    width = len(header)
     for row in reader:
-        record: dict = dict(zip(header, row[:width], strict=True))
+        record: dict = dict(
+            zip(header, row, strict=True)
+        )  # rectangular: a long row's surplus is in its last cell
         record["label"] = record["label"] or None
         record["score"] = float(record["score"]) if record["score"] else None
         record["error"] = record["error"] or None
         for name in EXPLAIN_COLUMNS if explained else ():
             value = record[name]
             record[name] = (float(value) if name.endswith("_contribution") else value) if value else None
-        if row[width:]:
-            record["extra_fields"] = row[width:]  # a long row's surplus, kept as the CSV keeps it
         sink.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
 
 
@@ -166,6 +166,12 @@ def score_csv_file(model: SentimentModel, request: Request, progress: bool | Non
     summary_path = request.summary
     if summary_path is None and not to_stdout:
         summary_path = str(Path(out).with_suffix("")) + ".summary.json"
+
+    aggregates: list[FileAggregate] = []
+
+    def observer_for(header: list[str], column: int):
+        aggregates.append(FileAggregate(header, column, request.group_column))
+        return aggregates[0].add
 
     raw = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115 - closed below
     total = None if source == "-" else os.fstat(raw.fileno()).st_size
@@ -190,6 +196,7 @@ def score_csv_file(model: SentimentModel, request: Request, progress: bool | Non
                 model,
                 request.text_column,
                 progress=lambda rows: bar.set_postfix(rows=rows, refresh=False),
+                observer_for=observer_for,
                 explainer=functools.partial(explain, model) if request.explain else None,
             )
             if scored is not sink:
@@ -206,6 +213,7 @@ def score_csv_file(model: SentimentModel, request: Request, progress: bool | Non
             raw.close()
 
     document = {"source": source, "output": out, **summary.as_dict()}
+    document["figures"] = write_report(request, source, summary, aggregates[0])
     if summary_path:
         Path(summary_path).write_text(json.dumps(document, indent=2) + "\n")
     if not to_stdout:
@@ -217,6 +225,17 @@ def score_csv_file(model: SentimentModel, request: Request, progress: bool | Non
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def write_report(request: Request, source: str, summary, aggregate: FileAggregate) -> dict:
+    """The figures for the summary; with --report, the page too (whole, by rename, like the output)."""
+    from sentiment_core.report import figures, render  # only a run that reports needs it
+
+    numbers = figures(aggregate, summary.model, summary.seconds, None)
+    if request.report:
+        with staged_output(request.report) as sink:
+            sink.write(render(numbers, Path(source).name if source != "-" else "stdin").encode())
+    return numbers
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,7 +53,7 @@ class FakeModel:
 
     def __init__(self) -> None:
         self.load_started_at = self.load_finished_at = time.time()
-        self.load_timings = LoadTimings(tokenizer_ms=0.0, session_ms=0.0, verify_ms=0.0)
+        self.load_timings = LoadTimings(tokenizer_ms=0.0, linear_ms=0.0, session_ms=0.0, verify_ms=0.0)
         self.calls: list[int] = []  # texts per predict call
 
     def predict(self, texts: list[str]) -> list[Prediction]:

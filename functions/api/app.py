@@ -1,4 +1,5 @@
-"""The HTTP API: POST /predict, GET /health, GET /openapi.json, GET /docs (docs.py), jobs (jobs.py)."""
+"""The HTTP API: POST /predict, GET /health, GET /openapi.json, GET /docs (docs.py), jobs (jobs.py),
+uploads (files.py) and the upload page at / (page.py)."""
 
 from __future__ import annotations
 
@@ -17,19 +18,23 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import body, docs, examples, jobs
+from functions.api import body, docs, examples, files, jobs, page
 from functions.api.cors import cors_config
 from functions.api.errors import documented_errors, error_response
+from sentiment_core.adapters.shadow_queue import ShadowSender
 from sentiment_core.adapters.startup import start
 from sentiment_core.responses import explained_out, model_info, prediction_out
 from sentiment_core.schemas import ErrorDetail, HealthResponse, PredictRequest, PredictResponse
 
 service = start("api")
 logger, metrics, model = service.logger, service.metrics, service.model
+shadow = ShadowSender(service.settings, metrics)  # off unless the stack sets a shadow version
 app = APIGatewayHttpResolver(
     enable_validation=True, json_body_deserializer=body.parse_json, cors=cors_config()
 )
 app.include_router(jobs.router)
+app.include_router(files.router)
+app.include_router(page.router)
 app.configure_openapi(title="IMDB sentiment API", version=model.version)  # /openapi.json and /docs
 
 
@@ -86,11 +91,17 @@ def unexpected(_: Exception) -> Response:
     },
 )
 def predict(request: PredictRequest) -> PredictResponse:
+    texts = request.all_texts()
     if request.explain:
-        predictions = [explained_out(e) for e in service.scorer.explain(request.all_texts())]
+        explained = service.scorer.explain(texts)
+        predictions = [e.prediction for e in explained]
+        answers = [explained_out(e) for e in explained]
     else:
-        predictions = [prediction_out(p) for p in service.scorer.predict(request.all_texts())]
-    return PredictResponse(model=model_info(model), predictions=predictions)
+        predictions = service.scorer.predict(texts)
+        answers = [prediction_out(p) for p in predictions]
+    response = PredictResponse(model=model_info(model), predictions=answers)
+    shadow.offer(texts, predictions, model.version)  # after the answer is made; never raises
+    return response
 
 
 @app.get(

@@ -11,7 +11,8 @@ from sentiment_core.schemas import ErrorDetail, ErrorResponse
 # Every error answer a route may give, for its OpenAPI `responses` (the fuzz tests hold the API to them).
 ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON",
-    404: "Unknown job",
+    403: "Uploads are off: no authorizer, and anonymous uploads are not allowed",
+    404: "Unknown job or file",
     415: "The body is not application/json",
     422: "Invalid request: the details name each field and problem",
     503: "The model is not serving",

@@ -16,11 +16,12 @@ from botocore.exceptions import ClientError
 
 from functions.events import publish as publish_event
 from sentiment_core.csv_scoring import NotScorable, Summary
-from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, lambda_cost
+from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, STATES_PER_CHUNK, lambda_cost
 from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
 TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
+GROUP_COLUMN_METADATA = "group-column"  # x-amz-meta-group-column: the column the report groups by
 EXPLAIN_METADATA = "explain"  # x-amz-meta-explain: true adds each row's top sentences (docs/batch.md)
 
 
@@ -29,18 +30,17 @@ def explain_requested(head: dict) -> bool:
     return head.get("Metadata", {}).get(EXPLAIN_METADATA, "").strip().lower() == "true"
 
 
-STATES_PER_CHUNK = 3  # Map iteration start, chunk task, iteration end: what Step Functions bills
-
 s3 = boto3.client("s3")
 
 
 def output_keys(key: str) -> dict[str, str]:
-    """incoming/a/b.csv[.gz] -> scored/a/b.csv, .summary.json, .error.json, .status.json."""
+    """incoming/a/b.csv[.gz] -> scored/a/b.csv, .summary.json, .report.html, .error.json, .status.json."""
     relative = PurePosixPath(key[len(INCOMING) :].removesuffix(".gz"))
     stem = str(relative.with_suffix(""))
     return {
         "csv": f"{SCORED}{relative}",
         "summary": f"{SCORED}{stem}.summary.json",
+        "report": f"{SCORED}{stem}.report.html",
         "error": f"{SCORED}{stem}.error.json",
         "status": f"{SCORED}{stem}.status.json",
     }
@@ -120,15 +120,23 @@ def check_source(plan: dict) -> None:
         raise Superseded
 
 
-def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
-    """After the scored CSV is in place: summary.json last of the outputs (its presence vouches for
-    the CSV), then the status and the file's event. The same on the fast path and the fan-out."""
+def finish_scored(plan: dict, summary: Summary, cost: float, figures: dict | None = None) -> None:
+    """After the scored CSV and the report are in place: summary.json (with the report's figures)
+    last of the outputs (its presence vouches for them), then the status and the file's event.
+    The same on the fast path and the fan-out."""
     outputs = output_keys(plan["key"])
     check_source(plan)
     put_json(
         plan["bucket"],
         outputs["summary"],
-        {"source": plan["key"], "output": outputs["csv"], **summary.as_dict(), "cost_usd": cost},
+        {
+            "source": plan["key"],
+            "output": outputs["csv"],
+            "report": outputs["report"],
+            **summary.as_dict(),
+            "cost_usd": cost,
+            "figures": figures,
+        },
     )
     s3.delete_object(Bucket=plan["bucket"], Key=outputs["error"])
     write_status(
@@ -137,7 +145,7 @@ def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
     publish(
         plan,
         "scored",
-        outputs={"csv": outputs["csv"], "summary": outputs["summary"]},
+        outputs={"csv": outputs["csv"], "report": outputs["report"], "summary": outputs["summary"]},
         rows=summary.rows,
         scored=summary.scored,
         rows_with_errors=summary.rows_with_errors,
@@ -145,12 +153,14 @@ def finish_scored(plan: dict, summary: Summary, cost: float) -> None:
     )
 
 
-def reject(plan: dict, reason: str, **details) -> None:
-    """The single path's answer to a file that cannot be scored: error.json, no scored CSV or summary."""
+def reject(plan: dict, reason: str, limit: dict | None = None, **details) -> None:
+    """The single path's answer to a file that cannot be scored: error.json, no scored CSV, report or
+    summary. A file over one of the owner's caps (`limit`, from file_limits.OverCap) is `rejected`,
+    not `failed`."""
     outputs = output_keys(plan["key"])
-    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **details})
-    s3.delete_objects(
-        Bucket=plan["bucket"], Delete={"Objects": [{"Key": outputs["csv"]}, {"Key": outputs["summary"]}]}
-    )
-    write_status(plan, "failed", error=reason)
-    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]})
+    capped = {"limit": limit} if limit else {}
+    put_json(plan["bucket"], outputs["error"], {"source": plan["key"], "error": reason, **capped, **details})
+    stale = [{"Key": outputs[name]} for name in ("csv", "summary", "report")]
+    s3.delete_objects(Bucket=plan["bucket"], Delete={"Objects": stale})
+    write_status(plan, "rejected" if limit else "failed", error=reason, **capped)
+    publish(plan, "failed", error=reason, outputs={"error": outputs["error"]}, **capped)

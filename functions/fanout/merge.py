@@ -1,5 +1,8 @@
 """Fan-out, step 3: join the parts in row order into scored/<name>.csv, then write summary.json last.
 
+The report is built from the chunks' aggregates (in their result records): the scored rows are
+never read again for it.
+
 Checks itself that every chunk succeeded (Step Functions' tolerated-failure settings are not
 relied on). A failed chunk fails the file: error.json names the failed row ranges and why, and no
 scored CSV or summary appears. If the source was uploaded again meanwhile, the newer run owns
@@ -27,7 +30,9 @@ from functions.fanout.files import (
     s3,
     write_status,
 )
+from functions.fanout.reports import write_report
 from sentiment_core.csv_scoring import Summary
+from sentiment_core.file_summary import FileAggregate
 
 logger = Logger(service="fanout-merge")
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every multipart part but the last
@@ -130,12 +135,14 @@ def merge(plan: dict) -> dict:
         return {"status": "failed", "failed_chunks": len(failed)}
     write_status(plan, "merging", rows_done=plan["rows"], chunks_done=plan["chunks"], chunks_failed=0)
     keys = [prefix + part_name(i, "csv.json") for i in range(plan["chunks"])]
+    layout = plan["layout"]
+    aggregate = FileAggregate(layout["header"], layout["column"], plan.get("group_column"))
     with ThreadPoolExecutor(READERS) as pool:
-        results = list(pool.map(lambda key: _read_json(bucket, key), keys))
-    total = Summary(
-        text_column=plan["layout"]["header"][plan["layout"]["column"]].strip(),
-        delimiter=plan["layout"]["delimiter"],
-    )
+        results = []
+        for result in pool.map(lambda key: _read_json(bucket, key), keys):  # folded as read: bounded
+            aggregate.merge(FileAggregate.from_dict(result.pop("aggregate")))
+            results.append(result)
+    total = Summary(text_column=layout["header"][layout["column"]].strip(), delimiter=layout["delimiter"])
     for result in results:
         for name in ("rows", "scored", "positives", "negatives", "rows_with_errors"):
             setattr(total, name, getattr(total, name) + result[name])
@@ -149,7 +156,7 @@ def merge(plan: dict) -> dict:
     _assemble(bucket, outputs["csv"], parts, plan)
     total.seconds = round(time.time() - plan["started"], 3)
     cost = estimated_cost(sum(r["seconds"] for r in results), plan["chunks"])
-    finish_scored(plan, total, cost)
+    finish_scored(plan, total, cost, write_report(plan, aggregate, total, cost))
     return {"status": "scored", "rows": total.rows}
 
 

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.fanout.files import WORK, estimated_cost, part_name, put_json, s3, work_key, write_status
 from sentiment_core.adapters.startup import start
 from sentiment_core.chunking import Layout, score_chunk
+from sentiment_core.file_summary import FileAggregate
 
 service = start("fanout-score")
 logger, metrics = service.logger, service.metrics
@@ -81,14 +82,22 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         Range=f"bytes={chunk['start']}-{chunk['end'] - 1}",
         IfMatch=plan["source_etag"],
     )["Body"]
+    layout = Layout(**plan["layout"])
+    aggregate = FileAggregate(layout.header, layout.column, plan.get("group_column"))
     with tempfile.TemporaryFile() as part:  # in $TMPDIR, else /tmp: Lambda's writable disk
-        layout = Layout(**plan["layout"])
         explainer = service.scorer.explain if layout.explain else None
-        summary = score_chunk(body, part, service.scorer, layout, chunk["first_row"], explainer=explainer)
+        summary = score_chunk(
+            body, part, service.scorer, layout, chunk["first_row"], observe=aggregate.add, explainer=explainer
+        )
         part.seek(0)
         name = part_name(chunk["index"], "csv")
         s3.upload_fileobj(part, plan["bucket"], work_key(plan["run"], name))
-    result = {**summary.as_dict(), "cost_usd": estimated_cost(summary.seconds, 1)}
+    # The chunk's report aggregate rides in its result record: the merge builds the report from these.
+    result = {
+        **summary.as_dict(),
+        "cost_usd": estimated_cost(summary.seconds, 1),
+        "aggregate": aggregate.as_dict(),
+    }
     s3.put_object(
         Bucket=plan["bucket"], Key=work_key(plan["run"], f"{name}.json"), Body=json.dumps(result).encode()
     )

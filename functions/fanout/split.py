@@ -1,7 +1,9 @@
 """Fan-out, step 1: find the file's row boundaries and write the chunk list the Distributed Map reads.
 
 A .csv.gz is decompressed once to a staging object, so every chunk can take a ranged GET of it.
-A file that cannot be scored gets error.json here, with the reason the single path would give.
+A file that cannot be scored gets error.json here, with the reason the single path would give; one
+over the owner's caps (bytes, expansion and rows while read, then the estimated cost) is rejected
+here, before the Map scores any chunk.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import (
+    GROUP_COLUMN_METADATA,
     TEXT_COLUMN_METADATA,
     explain_requested,
     find_object,
@@ -29,31 +32,19 @@ from functions.fanout.files import (
 from sentiment_core.chunking import plan_chunks
 from sentiment_core.csv_scoring import NotScorable
 from sentiment_core.explain import MAX_SPANS
+from sentiment_core.file_limits import Caps, Counting, Limited, check_bytes, check_cost, estimated_cost
+from sentiment_core.settings import current
 
 logger = Logger(service="fanout-split")
 
 
-class _Unseekable(io.RawIOBase):
-    """A forward-only view of a stream: the upload then reads it once instead of seeking back."""
-
-    def __init__(self, source) -> None:
-        self._source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _stage_gzip(bucket: str, key: str, etag: str, run: str) -> tuple[str, str]:
-    """Decompress key to the run's staging object; return its key and ETag."""
+def _stage_gzip(bucket: str, key: str, etag: str, run: str, caps: Caps) -> tuple[str, str]:
+    """Decompress key to the run's staging object, stopping at the caps; return its key and ETag."""
     staged = work_key(run, "source.csv")
-    body = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
+    compressed = Counting(s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"])
+    expanded = Limited(gzip.GzipFile(fileobj=compressed), caps, compressed)
     try:
-        s3.upload_fileobj(io.BufferedReader(_Unseekable(gzip.GzipFile(fileobj=body))), bucket, staged)
+        s3.upload_fileobj(io.BufferedReader(expanded), bucket, staged)
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise not_gzip(error) from None
     return staged, s3.head_object(Bucket=bucket, Key=staged)["ETag"]
@@ -72,10 +63,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         "started": time.time(),
     }
     write_status(plan, "splitting")
+    caps = Caps.of(current())
     try:
         source, source_etag = key, head["ETag"]
         if key.lower().endswith(".gz"):
-            source, source_etag = _stage_gzip(bucket, key, head["ETag"], run)
+            source, source_etag = _stage_gzip(bucket, key, head["ETag"], run, caps)
+        else:
+            check_bytes(head["ContentLength"], caps, exact=True)
         body = s3.get_object(Bucket=bucket, Key=source, IfMatch=source_etag)["Body"]
         requested = head.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
         explain = explain_requested(head)
@@ -84,11 +78,16 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         chunk_rows = (
             max(1, int(event["chunk_rows"]) // (MAX_SPANS + 2)) if explain else int(event["chunk_rows"])
         )
-        layout, chunks = plan_chunks(body, chunk_rows, requested)
+        layout, chunks = plan_chunks(Limited(body, caps), chunk_rows, requested, caps)
         layout = dataclasses.replace(layout, explain=explain)
+        rows = sum(c.rows for c in chunks)
+        cost = estimated_cost(rows, chunks[-1].end if chunks else 0, len(chunks), explained=explain)
+        check_cost(cost, rows, caps)  # before the Map starts: nothing is scored yet
     except NotScorable as problem:
         logger.warning("file not scored", extra={"reason": str(problem)})
-        reject(plan, str(problem))
+        if source != key:  # a staged copy of a rejected .csv.gz: up to MaxFileBytes, kept for nothing
+            s3.delete_object(Bucket=bucket, Key=source)
+        reject(plan, str(problem), getattr(problem, "limit", None))
         return {**plan, "rejected": True}
     chunk_list = work_key(run, "chunks.json")
     s3.put_object(Bucket=bucket, Key=chunk_list, Body=json.dumps([c.as_dict() for c in chunks]).encode())
@@ -100,9 +99,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         chunk_list=chunk_list,
         chunks=len(chunks),
         chunk_rows=chunk_rows,
-        rows=sum(c.rows for c in chunks),
+        rows=rows,
         layout=layout.as_dict(),
+        group_column=head.get("Metadata", {}).get(GROUP_COLUMN_METADATA),
     )
-    write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0)
+    write_status(plan, "scoring", rows_done=0, chunks_done=0, chunks_failed=0, estimated_cost_usd=cost)
     logger.info("file split", extra={"rows": plan["rows"], "chunks": plan["chunks"]})
     return plan

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from sentiment_core.adapters import uploads
 from sentiment_core.adapters.jobs import JobStore
 from tests.infra.cfn import (
     ALL_PATHS,
@@ -239,6 +240,19 @@ EXPECTED = {
         ("dynamodb:GetItem", "JobsTable"),
         ("dynamodb:UpdateItem", "JobsTable"),
         ("sqs:SendMessage", "JobsQueue"),
+        # Upload forms and links are signed with the role, and GET /files reads a file's outputs.
+        ("s3:PutObject", "data:incoming/*"),
+        ("s3:PutObject", "data:uploads/*"),
+        ("s3:GetObject", "data:uploads/*"),
+        ("s3:GetObject", "data:scored/*"),
+        ("s3:ListBucket", "arn:${AWS::Partition}:s3:::${AWS::StackName}-data-${AWS::AccountId}"),
+        ("sqs:SendMessage", "ShadowScoring"),  # the shadow queue, only where ShadowModelVersion is set
+    },
+    "ShadowFunctionRole": own_logs_traces_and_key("ShadowLogGroup")
+    | {
+        ("sqs:ReceiveMessage", "ShadowQueue"),
+        ("sqs:DeleteMessage", "ShadowQueue"),
+        ("sqs:GetQueueAttributes", "ShadowQueue"),
     },
     "WorkerFunctionRole": own_logs_traces_and_key("WorkerLogGroup")
     | {
@@ -262,6 +276,7 @@ EXPECTED = {
         ("s3:AbortMultipartUpload", "data:scored/*"),
         ("sqs:SendMessage", "BatchFailureQueue"),
         ("events:PutEvents", "FanoutEventBus"),
+        ("states:StartExecution", "FanoutStateMachine"),  # hands a file it cannot finish to the fan-out
     },
     "PreTrafficHookFunctionRole": own_logs_traces_and_key("PreTrafficHookLogGroup")
     | {
@@ -280,6 +295,7 @@ EXPECTED = {
         ("s3:GetObject", "data:incoming/*"),
         ("s3:GetObject", "data:fanout/*"),
         ("s3:PutObject", "data:fanout/*"),
+        ("s3:DeleteObject", "data:fanout/*"),  # the staged copy of a rejected .csv.gz
         ("s3:AbortMultipartUpload", "data:fanout/*"),
         ("s3:PutObject", "data:scored/*"),
         ("s3:DeleteObject", "data:scored/*"),
@@ -327,6 +343,7 @@ FUNCTIONS = {
     "FanoutSplitFunction": ("FanoutSplitFunctionRole", "FanoutSplitLogGroup"),
     "FanoutScoreFunction": ("FanoutScoreFunctionRole", "FanoutScoreLogGroup"),
     "FanoutMergeFunction": ("FanoutMergeFunctionRole", "FanoutMergeLogGroup"),
+    "ShadowFunction": ("ShadowFunctionRole", "ShadowLogGroup"),
 }
 
 
@@ -373,6 +390,22 @@ def test_the_granted_prefixes_are_the_ones_the_code_uses(batch):
         assert allowed(scorer, "s3:PutObject", key) and allowed(scorer, "s3:DeleteObject", key)
     assert not allowed(scorer, "s3:PutObject", incoming)  # cannot write where analysts drop files
     assert not allowed(scorer, "s3:GetObject", request)  # nor read job texts
+
+    # The API signs upload forms for incoming/<id>/<name> and links to a file's outputs, and no more.
+    file_id, name = "0f1e", "reviews.csv.gz"
+    assert allowed(api, "s3:PutObject", uploads.incoming_key(file_id, name))
+    assert allowed(api, "s3:PutObject", uploads.marker_key(file_id))
+    assert allowed(api, "s3:GetObject", uploads.marker_key(file_id))
+    for key in uploads.output_keys(file_id, name).values():
+        assert allowed(api, "s3:GetObject", key) and not allowed(api, "s3:PutObject", key)
+    assert not allowed(api, "s3:GetObject", uploads.incoming_key(file_id, name))  # never reads a file
+    (listing,) = [
+        s
+        for p in RESOURCES["ApiFunctionRole"]["Properties"]["Policies"]
+        for s in plain_statements(p["PolicyDocument"])
+        if s["Action"] == "s3:ListBucket"
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": f"{uploads.SCORED}*"}}
 
 
 # ---------------------------------------------------------------- the permissions boundary

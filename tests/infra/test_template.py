@@ -32,6 +32,7 @@ def test_functions_are_images_of_one_architecture_with_alias():
         "FanoutSplitFunction",
         "FanoutScoreFunction",
         "FanoutMergeFunction",
+        "ShadowFunction",  # only where ShadowModelVersion is set (templates/shadow.yaml)
     }
     assert set(FUNCTIONS) - set(IMAGE_FUNCTIONS) == {"PreTrafficHookFunction"}  # a few lines of boto3, a zip
     assert ROOT["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
@@ -240,6 +241,9 @@ def test_every_function_has_a_reserved_concurrency_and_async_ones_a_failure_dest
         if isinstance(reserved, dict):
             default = ROOT["Parameters"][reserved["Ref"]]["Default"]
             assert 0 < default <= 20 and ROOT["Parameters"][reserved["Ref"]]["MinValue"] >= 1, name
+        elif name == "ShadowFunction":  # SQS polls at least 2 at once: reserving fewer would throttle
+            scaling = function["Properties"]["Events"]["Sampled"]["Properties"]["ScalingConfig"]
+            assert reserved == scaling["MaximumConcurrency"] == 2, name
         else:
             assert reserved == 1, name
     # S3 notifications and CodeDeploy hooks invoke asynchronously: a failure must land somewhere.

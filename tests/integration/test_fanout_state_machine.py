@@ -306,6 +306,82 @@ def test_a_run_overtaken_by_a_new_upload_writes_nothing(stack, monkeypatch):
     assert work_files(stack) == []
 
 
+def movie_reviews(n: int) -> bytes:
+    """Reviews of three movies over two months, and one row with a delimiter too many."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["id", "movie", "date", "review"])
+    for i in range(n):
+        opinion = "wonderful" if i % 3 else "dreadful"
+        writer.writerow(
+            [i, f"Movie <{i % 3}>", f"2026-0{1 + i % 2}-{1 + i % 28:02d}", f"A {opinion} film {i}."]
+        )
+    return buffer.getvalue().encode() + b"40;Movie <1>;2026-01-05;A wonderful film; really\r\n"
+
+
+def test_the_merge_builds_the_report_from_the_chunk_aggregates_without_reading_scored_rows(
+    stack, monkeypatch
+):
+    data = movie_reviews(40)
+    stack["s3"].put_object(
+        Bucket=BUCKET, Key="incoming/movies.csv", Body=data, Metadata={"group-column": "movie"}
+    )
+    merge = stack["modules"]["fanout-merge"]
+    reads: list[str] = []
+    original_get, original_report = merge.s3.get_object, merge.write_report
+    monkeypatch.setattr(merge.s3, "get_object", lambda **kw: reads.append(kw["Key"]) or original_get(**kw))
+
+    def report_without_the_rows(plan, *args):
+        """The scored rows are gone (parts and scored CSV) before the report is built: it needs none."""
+        rows = [k for k in work_files(stack) if k.endswith(".csv")] + ["scored/movies.csv"]
+        stack["s3"].delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in rows]})
+        reads.clear()
+        figures = original_report(plan, *args)
+        assert reads == []  # not one GET while the report is built
+        return figures
+
+    monkeypatch.setattr(merge, "write_report", report_without_the_rows)
+    assert run(stack, "incoming/movies.csv") == {"status": "scored", "rows": 41}
+    summary = json.loads(get(stack, "scored/movies.summary.json"))
+    figures, report = summary["figures"], get(stack, "scored/movies.report.html").decode()
+
+    single = single_path(data)[1:]  # the same rows scored in one piece: the counts must agree
+    assert figures["rows"] == 41 and figures["scored"] == sum(1 for r in single if r[4])
+    assert figures["positive"]["positives"] == sum(1 for r in single if r[4] == "positive")
+    assert figures["errors"] == {"more fields than the header (joined)": 1}
+    assert figures["group"]["column"] == "movie" and figures["group"]["source"] == "named"
+    by_movie = {g["value"]: g["positives"] for g in figures["group"]["groups"]}
+    assert by_movie == {m: sum(1 for r in single if r[1] == m and r[4] == "positive") for m in by_movie}
+    assert (
+        figures["timeline"]["column"] == "date"
+        and sum(p["rows"] for p in figures["timeline"]["points"]) == 41
+    )
+    assert sum(figures["histogram"]["counts"]) == figures["scored"]
+    assert {t["row"] for t in figures["most_negative"]} <= {
+        i + 1 for i, r in enumerate(single) if r[4] == "negative"
+    }
+    assert "Movie &lt;1&gt;" in report and "Movie <1>" not in report  # the file's text escaped
+    assert work_files(stack) == []
+
+
+def test_ragged_rows_come_back_rectangular_from_the_fan_out(stack):
+    lines = ["What a wonderful, heartfelt film.", "Dreadful, dull, far too long."] * 6
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/one.csv", Body=("text\n" + "\n".join(lines)).encode())
+    assert run(stack, "incoming/one.csv") == {"status": "scored", "rows": 12}
+    table = list(csv.reader(io.StringIO(get(stack, "scored/one.csv").decode(), newline="")))
+    assert table[0] == ["text", "label", "score", "error"] and all(len(row) == 4 for row in table)
+    assert [row[0] for row in table[1:]] == lines and not any(row[3] for row in table[1:])
+    assert [row[1] for row in table[1:3]] == ["positive", "negative"]
+
+    data = b"id,text,stars\n1,A wonderful film.,5\n2,Dull.\n3,Dull, dull film.,1\n"
+    stack["s3"].put_object(Bucket=BUCKET, Key="incoming/ragged.csv", Body=data)
+    assert run(stack, "incoming/ragged.csv")["status"] == "scored"
+    table = list(csv.reader(io.StringIO(get(stack, "scored/ragged.csv").decode(), newline="")))
+    assert all(len(row) == 6 for row in table)
+    assert table[2][:3] == ["2", "Dull.", ""] and table[2][5].startswith("row has 2 fields, the header has 3")
+    assert table[3][:3] == ["3", "Dull", " dull film.,1"] and table[3][5].startswith("row has 4 fields")
+
+
 def test_a_file_whose_metadata_asks_is_explained_in_smaller_chunks(stack):
     data = reviews(6)
     stack["s3"].put_object(Bucket=BUCKET, Key="incoming/why.csv", Body=data, Metadata={"explain": "true"})

@@ -20,7 +20,7 @@ from tests.integration import test_fanout_state_machine as fanout
 
 BUCKET, CHUNK_ROWS = fanout.BUCKET, fanout.CHUNK_ROWS
 TIMING = {"seconds", "cost_usd", "started_at", "updated_at"}
-OUTPUTS = ("csv", "summary.json", "status.json", "error.json")
+OUTPUTS = ("csv", "summary.json", "report.html", "status.json", "error.json")
 
 stack = fanout.stack  # the fan-out on moto's Step Functions, its events on a queue
 
@@ -49,9 +49,10 @@ def without_timing(document: bytes | None) -> str | None:
     if document is None:
         return None
     parsed = json.loads(document)
-    for name in TIMING & parsed.keys():
-        assert parsed[name] is None or isinstance(parsed[name], int | float | str), name
-        parsed[name] = "<timing>"
+    for fields in (parsed, parsed.get("figures") or {}):  # the report's figures repeat the timing
+        for name in TIMING & fields.keys():
+            assert fields[name] is None or isinstance(fields[name], int | float | str), name
+            fields[name] = "<timing>"
     return json.dumps(parsed, indent=2)
 
 
@@ -80,6 +81,7 @@ def both_paths(stack, batch, key: str, data: bytes, **put) -> tuple[dict, dict]:
 def assert_same(fanned: tuple[dict, dict], single: tuple[dict, dict]) -> None:
     (fan_outputs, fan_event), (batch_outputs, batch_event) = fanned, single
     assert batch_outputs["csv"] == fan_outputs["csv"]
+    assert (batch_outputs["report.html"] is None) == (fan_outputs["report.html"] is None)
     for name in ("summary.json", "status.json", "error.json"):
         assert without_timing(batch_outputs[name]) == without_timing(fan_outputs[name]), name
     assert batch_event == fan_event
@@ -94,6 +96,11 @@ def test_a_scored_file_gives_the_same_outputs_and_event_on_both_paths(stack, bat
     assert_same(fanned, single)
     summary = json.loads(single[0]["summary.json"])
     assert summary["seconds"] > 0 and summary["cost_usd"] >= 0
+    assert (
+        summary["figures"]["rows"] == CHUNK_ROWS - 1
+        and summary["report"] == "scored/same/reviews.report.html"
+    )
+    assert b"<title>Sentiment report: reviews.csv</title>" in single[0]["report.html"]
 
 
 def test_a_gzipped_file_and_a_named_text_column_give_the_same_outputs(stack, batch):
@@ -107,7 +114,7 @@ def test_a_gzipped_file_and_a_named_text_column_give_the_same_outputs(stack, bat
 
 def test_a_file_that_cannot_be_scored_fails_the_same_way_on_both_paths(stack, batch):
     fanned, single = both_paths(stack, batch, "incoming/same/nocolumn.csv", b"name,stars\nx,1\n")
-    assert fanned[0]["csv"] is None and fanned[0]["summary.json"] is None
+    assert fanned[0]["csv"] is None and fanned[0]["summary.json"] is None and fanned[0]["report.html"] is None
     assert "no text column" in json.loads(fanned[0]["error.json"])["error"]
     assert fanned[1]["detail-type"] == "Batch file failed"
     assert_same(fanned, single)

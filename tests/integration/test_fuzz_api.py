@@ -13,7 +13,14 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 EXAMPLES_PER_OPERATION = 40
-OPERATIONS = [("POST", "/predict"), ("GET", "/health"), ("POST", "/jobs"), ("GET", "/jobs/{job_id}")]
+OPERATIONS = [
+    ("POST", "/predict"),
+    ("GET", "/health"),
+    ("POST", "/jobs"),
+    ("GET", "/jobs/{job_id}"),
+    ("POST", "/files"),
+    ("GET", "/files/{file_id}"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +52,7 @@ POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.Generati
 RUNS = [(*operation, POSITIVE) for operation in OPERATIONS] + [
     ("POST", "/predict", NEGATIVE),
     ("POST", "/jobs", NEGATIVE),
+    ("POST", "/files", NEGATIVE),
 ]
 
 

@@ -1,62 +1,24 @@
 """The Swagger UI at /docs in a real browser: headless Chromium tries POST /predict on the local run.
 
-Chromium runs with no route to the internet (a dead proxy for every host but this one) and the
-page's own Content-Security-Policy: the UI must load its assets from the API and send nothing
-elsewhere. `make browser` installs Debian's chromium and chromium-driver.
+Chromium (the `browser` fixture, conftest.py) runs with no route to the internet and the page's own
+Content-Security-Policy: the UI must load its assets from the API and send nothing elsewhere.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (make venv)")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed (make venv)")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "build" / "swagger-ui.png"
 REVIEW = "A wonderful film: brilliant acting, a moving story, and I loved every minute."
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "chromium and chromium-driver are not installed: `make browser` (root, Debian) installs them"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    for flag in (
-        "--headless",
-        "--no-sandbox",  # runs as root in CI containers
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,2000",
-        f"--user-data-dir={profile}",
-        "--proxy-server=http://127.0.0.1:9",  # nothing answers there: no internet; loopback goes direct
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_try_predict_from_the_docs_page(browser, local_run):

@@ -101,12 +101,12 @@ def test_csv_is_scored_exactly_as_the_batch_function_scores_it(batch, aws, tmp_p
         "empty text",
         "empty row",
         "",
-        "row has 2 fields, the header has 3",
-        "row has 4 fields, the header has 3",
+        "row has 2 fields, the header has 3: padded with 1 empty field",
+        "row has 4 fields, the header has 3: the last 2 are joined into the last column",
         "text is not valid UTF-8",
         "",
     ]
-    assert ours[6][6:] == ["extra"]  # a long row's extra field is kept after the error column
+    assert all(len(row) == 6 for row in ours) and ours[6][2] == "5;extra"  # rectangular, nothing lost
 
     summary = json.loads((tmp_path / "scored.summary.json").read_text())
     assert summary == printed
@@ -231,9 +231,9 @@ def test_gzipped_csv_and_jsonl_output(tmp_path, capsys):
     assert [(r["review"][:6], r["label"], r["error"]) for r in records] == [
         (GOOD[:6], "positive", None),
         (BAD[:6], "negative", None),
-        ("", None, "row has 3 fields, the header has 2"),
+        ("", None, "row has 3 fields, the header has 2: the last 2 are joined into the last column"),
     ]
-    assert isinstance(records[0]["score"], float) and records[2]["extra_fields"] == ["x"]
+    assert isinstance(records[0]["score"], float) and records[2]["stars"] == ";x"
     assert json.loads(capsys.readouterr().out)["output"] == str(out)
     assert json.loads((tmp_path / "reviews.scored.summary.json").read_text())["scored"] == 2
 
@@ -311,3 +311,30 @@ def test_the_project_installs_the_command():
         pytest.skip("the project is not installed in this environment (make venv installs it)")
     result = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "REVIEWS.csv" in result.stdout
+
+
+def test_report_and_group_column(tmp_path, capsys):
+    source = tmp_path / "movies.csv"
+    rows = [f"{i},Film <{i % 2}>,{GOOD if i % 3 else BAD}" for i in range(12)]
+    source.write_text("id,film,review\n" + "\n".join(rows) + "\n3,Film <1>,too,many\n")
+    out, report = tmp_path / "out.csv", tmp_path / "out.html"
+    assert main([str(source), "-o", str(out), "--report", str(report), "--group-column", "film"]) == 0
+    figures = json.loads((tmp_path / "out.summary.json").read_text())["figures"]
+    assert (figures["rows"], figures["scored"], figures["cost_usd"]) == (13, 12, None)
+    assert figures["positive"]["positives"] == 8 and figures["group"]["source"] == "named"
+    assert {g["value"]: g["rows"] for g in figures["group"]["groups"]} == {"Film <0>": 6, "Film <1>": 7}
+    page = report.read_text()
+    assert page.startswith("<!doctype html>") and "Film &lt;1&gt;" in page and "<script" not in page
+    assert "no AWS cost (scored locally)" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--report", "r.html", GOOD], "--report"), (["in.csv", "--report", "no/such/dir/r.html"], "no such")],
+)
+def test_report_usage_errors(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.csv").write_text(f"text\n{GOOD}\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

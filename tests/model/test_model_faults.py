@@ -18,9 +18,10 @@ from sentiment_core.model import ModelLoadError, Prediction, SentimentModel
 from tests.helpers import REPO, load_event
 
 
-def copy_artifact(target: Path) -> Path:
-    for name in ("manifest.json", "tokenizer.json", "model.onnx"):
-        (target / name).write_bytes((settings.current().model_dir / name).read_bytes())
+def copy_artifact(target: Path, source: Path | None = None) -> Path:
+    source = source or settings.current().model_dir
+    for name in ["manifest.json", *json.loads((source / "manifest.json").read_text())["files"]]:
+        (target / name).write_bytes((source / name).read_bytes())
     return target
 
 

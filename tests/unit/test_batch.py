@@ -101,6 +101,7 @@ def test_reupload_overwrites_and_clears_a_stale_error(batch, aws, s3):
         upload_and_score(batch, aws, s3, "incoming/again.csv", f"text\n{GOOD}\n{BAD}\n".encode())
     assert {k for k in scored_keys(s3, aws) if "again" in k} == {
         "scored/again.csv",
+        "scored/again.report.html",
         "scored/again.summary.json",
     }
     assert len(list(csv.reader(io.StringIO(read(s3, aws, "scored/again.csv").decode())))) == 3
@@ -144,6 +145,7 @@ def test_failed_upload_fails_the_invocation_and_the_retry_writes_one_complete_ou
     batch.lambda_handler(event, context("batch"))
     assert {k for k in scored_keys(s3, aws) if "flaky" in k} == {
         "scored/flaky.csv",
+        "scored/flaky.report.html",
         "scored/flaky.summary.json",
     }
     assert len(read(s3, aws, "scored/flaky.csv").decode().splitlines()) == 3
@@ -213,15 +215,6 @@ def test_status_and_event_follow_the_file_as_on_the_fanout(batch, aws, s3):
     )
 
 
-def test_a_file_too_large_for_the_time_left_gets_a_clear_error(batch, aws, s3):
-    s3.put_object(Bucket=aws.bucket, Key="incoming/huge.csv", Body=("text\n" + "Loved it\n" * 2000).encode())
-    (event,) = s3_events(aws)
-    batch.lambda_handler(event, context("batch", timeout_s=60))  # under the reserve after the first chunk
-    error = json.loads(read(s3, aws, "scored/huge.error.json"))["error"]
-    assert "too large for one invocation" in error and "split it into files of at most" in error
-    assert "scored/huge.csv" not in scored_keys(s3, aws)
-
-
 def test_an_upload_overtaken_by_a_new_one_writes_nothing_and_the_new_one_is_scored(
     batch, aws, s3, monkeypatch
 ):
@@ -241,3 +234,29 @@ def test_an_upload_overtaken_by_a_new_one_writes_nothing_and_the_new_one_is_scor
     (new_event,) = s3_events(aws)
     batch.lambda_handler(new_event, context("batch"))
     assert json.loads(read(s3, aws, "scored/race.summary.json"))["rows"] == 2
+
+
+def test_the_report_and_its_figures_beside_the_scored_csv(batch, aws, s3):
+    rows = "".join(
+        f"{i},Film <{i % 3}>,2026-01-{1 + i % 9:02d},{GOOD if i % 2 else BAD}\n" for i in range(30)
+    )
+    data = f"id,film,date,text\n{rows}31,Film <1>,2026-01-02,{GOOD},surplus\n".encode()
+    upload_and_score(batch, aws, s3, "incoming/films.csv", data, Metadata={"group-column": "film"})
+    summary = json.loads(read(s3, aws, "scored/films.summary.json"))
+    figures = summary["figures"]
+    assert summary["report"] == "scored/films.report.html"
+    assert (figures["rows"], figures["scored"], figures["positive"]["positives"]) == (31, 30, 15)
+    assert figures["errors"] == {"more fields than the header (joined)": 1}
+    assert figures["group"]["source"] == "named"
+    assert {g["value"]: g["rows"] for g in figures["group"]["groups"]} == {
+        "Film <0>": 10,
+        "Film <1>": 11,
+        "Film <2>": 10,
+    }
+    assert figures["timeline"]["column"] == "date" and figures["cost_usd"] == summary["cost_usd"]
+    report = s3.get_object(Bucket=aws.bucket, Key="scored/films.report.html")
+    page = report["Body"].read().decode()
+    assert report["ContentType"] == "text/html; charset=utf-8" and "Content-Security-Policy" in page
+    assert "Film &lt;1&gt;" in page and "<script" not in page
+    table = list(csv.reader(io.StringIO(read(s3, aws, "scored/films.csv").decode(), newline="")))
+    assert all(len(row) == 7 for row in table) and table[-1][3] == f"{GOOD},surplus"

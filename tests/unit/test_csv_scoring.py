@@ -53,13 +53,37 @@ def test_empty_rows_empty_texts_and_ragged_rows_are_kept_with_errors():
         "empty row",
         "empty text",
         "empty text",
-        "row has 2 fields, the header has 3",
-        "row has 4 fields, the header has 3",
+        "row has 2 fields, the header has 3: padded with 1 empty field",
+        "row has 4 fields, the header has 3: the last 2 are joined into the last column",
         "",
     ]
-    assert rows[5][6:] == ["extra"]  # extra fields are kept, after the error column
+    assert all(len(r) == 6 for r in rows)  # rectangular: the header's fields plus label, score, error
+    assert rows[4][:3] == ["4", BAD, ""] and rows[5][:3] == ["5", BAD, "c,extra"]  # nothing lost
     assert (summary.rows, summary.scored, summary.rows_with_errors) == (7, 2, 5)
     assert summary.positives == 2 and summary.negatives == 0
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_in_a_one_column_file_the_whole_line_is_the_text(delimiter):
+    lines = ["text", f"What a wonderful{delimiter} heartfelt film.", "Dreadful and boring.", '"quoted, kept"']
+    summary, output = score("\n".join(lines).encode() + b"\n")
+    rows = rows_of(output, summary.delimiter)
+    assert rows[0] == ["text", "label", "score", "error"] and all(len(r) == 4 for r in rows)
+    assert rows[1][0] == f"What a wonderful{delimiter} heartfelt film." and rows[1][3] == ""
+    assert [r[1] for r in rows[1:]] == ["positive", "negative", "positive"]
+    assert rows[3][0] == "quoted, kept" and summary.rows_with_errors == 0
+
+
+def test_a_long_row_with_many_surplus_fields_keeps_them_all_in_order():
+    _, output = score(f"id,text\n1,{GOOD},b,c,,d\n".encode())  # GOOD has a comma too
+    (row,) = rows_of(output)[1:]
+    assert row == [
+        "1",
+        f"{GOOD},b,c,,d",
+        "",
+        "",
+        "row has 7 fields, the header has 2: the last 6 are joined into the last column",
+    ]
 
 
 def test_invalid_utf8_in_a_row_is_a_row_error():

@@ -39,8 +39,9 @@ def test_an_explained_csv_gains_the_top_sentences_and_their_contributions():
     assert second[2] == "negative" and float(second[8]) < 0
     assert second[7] in {"Dull and boring.", "Awful acting."}
     assert empty[4] == "empty text" and empty[5:] == ["", "", "", ""]
-    # A ragged row's surplus stays last, after the added columns.
-    assert ragged[4].startswith("row has 3 fields") and ragged[5:] == ["", "", "", "", "surplus"]
+    # A ragged row is fitted to the header (its surplus joined into the last column): still rectangular.
+    assert ragged[1] == "Great fun!,surplus" and ragged[4].startswith("row has 3 fields")
+    assert ragged[5:] == ["", "", "", ""] and {len(row) for row in (header, first, ragged)} == {9}
 
 
 def test_the_same_rows_score_the_same_explained_or_not():

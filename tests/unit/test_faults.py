@@ -99,12 +99,16 @@ def test_scored_csv_upload_fails_once_then_the_retry_writes_one_complete_output(
         failing(batch.s3, "PutObject", when=scored_csv) as failed,
         pytest.raises(Exception, match="injected"),
     ):
-        batch.lambda_handler(event, context("batch"))  # fails: Lambda retries the async invocation
+        batch.lambda_handler(event, context("batch"))  # fails: its event goes to BatchFailureQueue
     assert len(failed) == 1
     assert scored_outputs(s3, aws, "outage") == set()  # nothing written, nothing that looks complete
 
-    batch.lambda_handler(event, context("batch"))  # the retry
-    assert scored_outputs(s3, aws, "outage") == {"scored/outage.csv", "scored/outage.summary.json"}
+    batch.lambda_handler(event, context("batch"))  # the re-drive of that event
+    assert scored_outputs(s3, aws, "outage") == {
+        "scored/outage.csv",
+        "scored/outage.report.html",
+        "scored/outage.summary.json",
+    }
     out = csv_rows(s3, aws, "scored/outage.csv")
     assert [int(r["id"]) for r in out] == list(range(40))  # exactly one copy of every row
     assert all(r["label"] == ("positive" if int(r["id"]) % 2 else "negative") for r in out)
@@ -120,8 +124,8 @@ def test_summary_write_fails_after_a_reupload_then_no_stale_summary_vouches_for_
     is_summary = lambda params: params["Key"].endswith(".summary.json")  # noqa: E731
     with failing(batch.s3, "PutObject", when=is_summary), pytest.raises(ClientError, match="injected"):
         batch.lambda_handler(event, context("batch"))
-    # The new CSV is there, but no summary: readers wait (the summary is the completeness marker).
-    assert scored_outputs(s3, aws, "monthly") == {"scored/monthly.csv"}
+    # The new CSV and report are there, but no summary: readers wait (the summary is the completeness marker).
+    assert scored_outputs(s3, aws, "monthly") == {"scored/monthly.csv", "scored/monthly.report.html"}
 
     batch.lambda_handler(event, context("batch"))
     assert summary(s3, aws, "monthly")["rows"] == 3 == len(csv_rows(s3, aws, "scored/monthly.csv"))

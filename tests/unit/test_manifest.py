@@ -38,13 +38,30 @@ def test_tokenizer_has_the_stated_truncation_and_padding():
 
 def test_manifest_states_the_required_figures():
     evaluation = MANIFEST["evaluation"]
-    assert evaluation["onnx_int8"]["n"] == 25_000
-    assert evaluation["onnx_int8"]["accuracy"] >= 0.91
-    assert evaluation["onnx_int8"]["accuracy"] > evaluation["baseline"]["accuracy"]
-    assert evaluation["int8_accuracy_drop_points"] <= 0.3
-    assert evaluation["int8_vs_fp32_label_agreement"] >= 0.995
+    validation, test = evaluation["validation"], evaluation["test"]
+    for split, n in ((validation, 2_500), (test, 25_000)):
+        assert {row["n"] for row in split.values()} == {n}
+        assert set(split) == {"transformer", "linear", "blend"}
+    # The gates of the blend stage, as its manifest records them.
+    assert validation["blend"]["accuracy"] > validation["transformer"]["accuracy"]
+    assert test["blend"]["accuracy"] >= 0.930
+    assert evaluation["served_check"]["validation_label_agreement"] >= 0.999
     assert MANIFEST["files"]["model.onnx"]["bytes"] <= 30_000_000
     assert MANIFEST["labels"] == ["negative", "positive"]
-    for key in ("name", "version", "base_model", "data", "training", "quantization"):
+    for key in ("name", "version", "base_model", "data", "training", "quantization", "blend"):
         assert MANIFEST[key]
     assert evaluation["date"] and evaluation["command"]
+
+
+def test_the_blend_and_its_choices_are_recorded():
+    blend = MANIFEST["blend"]
+    assert (
+        blend["weight"] in blend["validation_accuracy_by_weight"]
+        or str(blend["weight"]) in (blend["validation_accuracy_by_weight"])
+    )
+    assert {"linear_vocabulary.npy", "linear_weights.npy"} <= set(MANIFEST["files"])
+    assert blend["linear"]["max_difference_from_scikit_learn_validation"] < 1e-6
+    trials = MANIFEST["quantization"]["trials"]
+    chosen = next(t for t in trials if t["name"] == MANIFEST["quantization"]["chosen"])
+    assert chosen["blend_agreement_with_fp16x9"] >= 0.99
+    assert all("ms_per_256_token_review" in t for t in trials)

@@ -48,7 +48,7 @@ def test_the_local_template_adds_only_the_endpoint_variables():
                 props["Location"] = written
     finally:
         check_sam_local.remove_copies()
-    assert set(nested) == {"JobWorker", "CsvFiles"}
+    assert set(nested) == {"JobWorker", "CsvFiles", "ShadowScoring"}
     for template, source in [(local, original), *nested.values()]:
         variables = template["Globals"]["Function"]["Environment"]["Variables"]
         assert variables.pop("AWS_ENDPOINT_URL") == "http://10.88.0.1:5000"

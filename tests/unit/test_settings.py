@@ -58,12 +58,31 @@ def test_every_variable_is_read():
             "EVENT_BUS_NAME": "bus",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008",
             "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+            "SHADOW_QUEUE_URL": "https://shadow",
+            "SHADOW_SAMPLE_RATE": "0.25",
+            "SHADOW_MODEL_DIR": "/candidate",
+            "SHADOW_MODEL_VERSION": "1.2.0",
+            "API_AUTHORIZER": "jwt",
+            "ALLOW_ANONYMOUS_UPLOADS": "true",
+            "UPLOAD_MAX_BYTES": "1000",
+            "MAX_FILE_BYTES": "1000",
+            "MAX_FILE_ROWS": "10",
+            "MAX_FILE_COST_USD": "0.5",
+            "MAX_EXPANSION_RATIO": "20",
+            "FANOUT_MIN_BYTES": "4096",
+            "FANOUT_STATE_MACHINE_ARN": "arn:sm",
         }
     )
     assert dataclasses.astuple(config) == (
         Path("/m"), 3, False, 0.9, "jobs", "data", "https://queue", "idem", 5, "bus", 3008,
-        "https://app.example.com",
+        "https://app.example.com", "https://shadow", 0.25, Path("/candidate"), "1.2.0", "JWT", True, 1000,
+        1000, 10, 0.5, 20.0, 4096, "arn:sm",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(("given", "rate"), [("", 0.0), ("-1", 0.0), ("0.1", 0.1), ("7", 1.0)])
+def test_the_shadow_sample_rate_is_a_share(given, rate):
+    assert Settings.from_env({"SHADOW_SAMPLE_RATE": given}).shadow_sample_rate == rate
 
 
 def test_settings_are_frozen():

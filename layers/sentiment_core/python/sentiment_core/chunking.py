@@ -21,6 +21,7 @@ from sentiment_core.csv_scoring import (
     SNIFF_BYTES,
     Explainer,
     NotScorable,
+    Observer,
     Scorer,
     Summary,
     _check_head,
@@ -30,6 +31,7 @@ from sentiment_core.csv_scoring import (
     output_columns,
     score_rows,
 )
+from sentiment_core.file_limits import Caps, check_rows
 
 # Lines end where io.TextIOWrapper(newline="") ends them (\r\n, \r or \n, kept): the csv module
 # sees the same strings on both paths.
@@ -105,11 +107,12 @@ class _Lines:
 
 
 def plan_chunks(
-    source: IO[bytes], chunk_rows: int, text_column: str | None = None
+    source: IO[bytes], chunk_rows: int, text_column: str | None = None, caps: Caps | None = None
 ) -> tuple[Layout, list[Chunk]]:
     """Read the whole file once; return its layout and chunks of at most chunk_rows rows each.
 
-    Raises NotScorable for the same files `score_csv` rejects, with the same reasons.
+    Raises NotScorable for the same files `score_csv` rejects, with the same reasons, and OverCap as
+    soon as the file has more rows than caps allow.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
@@ -130,6 +133,7 @@ def plan_chunks(
     )
     chunks: list[Chunk] = []
     start, first, rows = lines.consumed, 0, 0
+    max_rows = caps.max_rows if caps else float("inf")
 
     def close_chunk() -> None:
         nonlocal start, first
@@ -139,6 +143,8 @@ def plan_chunks(
     try:
         for _ in reader:
             rows += 1
+            if rows > max_rows:
+                check_rows(rows, caps)
             if rows - first == chunk_rows:
                 close_chunk()
     except csv.Error as error:
@@ -155,6 +161,7 @@ def score_chunk(
     layout: Layout,
     first_row: int = 0,
     progress: Callable[[int], None] | None = None,
+    observe: Observer | None = None,
     explainer: Explainer | None = None,
 ) -> Summary:
     """Score the rows in source (one chunk's bytes) to sink: scored rows only, no header, no BOM.
@@ -181,6 +188,7 @@ def score_chunk(
         summary,
         progress,
         first_row,
+        observe,
         explainer if layout.explain else None,
     )
     out.flush()

@@ -1,5 +1,7 @@
 """Score a CSV stream row for row: every input row comes out, with label, score and error added.
 
+Every output row has the header's width (row_shape.py says how a ragged row is fitted).
+
 Streams in both directions (a chunk of rows in memory at a time), so file size is
 bounded by disk and time, not memory.
 """
@@ -20,6 +22,7 @@ from sentiment_core.explain import Explanation, csv_cells
 from sentiment_core.model import Prediction
 from sentiment_core.preprocess import has_visible_text
 from sentiment_core.responses import model_fields
+from sentiment_core.row_shape import fit
 
 TEXT_COLUMNS = ("text", "review")
 DELIMITERS = ",;\t|"
@@ -42,6 +45,10 @@ class Scorer(Protocol):
 
 # Explains a chunk's texts (explain.py), for a file that asks for it: its rows gain EXPLAIN_COLUMNS.
 Explainer = Callable[[list[str]], list[Explanation]]
+
+# Sees each chunk as written: its first row's number (1: the first row under the header), the
+# rows' cells (the header's width), the predictions by position in the chunk, and the row errors.
+Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str]], None]
 
 
 def output_columns(explained: bool) -> tuple[str, ...]:
@@ -132,9 +139,13 @@ def score_csv(
     model: Scorer,
     text_column: str | None = None,
     progress: Callable[[int], None] | None = None,
+    observer_for: Callable[[list[str], int], Observer] | None = None,
     explainer: Explainer | None = None,
 ) -> Summary:
     """Read CSV bytes from source, write the scored CSV (UTF-8) to sink, return the summary.
+
+    observer_for, once the header is read, is given it and the text column's index, and returns
+    the observer of the rows as written (a report's aggregate).
 
     Raises NotScorable for a file-level problem; row-level problems go in the row's error column.
     """
@@ -160,7 +171,10 @@ def score_csv(
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
     writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
     writer.writerow([*header, *output_columns(explainer is not None)])
-    score_rows(reader, writer, column, len(header), model, summary, progress, explainer=explainer)
+    observe = observer_for(header, column) if observer_for else None
+    score_rows(
+        reader, writer, column, len(header), model, summary, progress, observe=observe, explainer=explainer
+    )
     out.flush()
     out.detach()
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -176,12 +190,16 @@ def score_rows(
     summary: Summary,
     progress: Callable[[int], None] | None = None,
     first_row: int = 0,
+    observe: Observer | None = None,
     explainer: Explainer | None = None,
 ) -> None:
     """Score the rows the reader yields, CHUNK_ROWS at a time; first_row numbers them in error messages."""
     try:
         for chunk in _chunks(reader, CHUNK_ROWS):
-            _score_chunk(chunk, column, width, model, writer, summary, explainer)
+            done = summary.rows
+            cells, predictions, errors = _score_chunk(chunk, column, width, model, writer, summary, explainer)
+            if observe:
+                observe(first_row + done + 1, cells, predictions, errors)
             if progress:
                 progress(summary.rows)
     except csv.Error as error:
@@ -209,28 +227,28 @@ def _score_chunk(
     writer,
     summary: Summary,
     explainer: Explainer | None = None,
-) -> None:
-    errors = [_row_error(row, column, width) for row in chunk]
+) -> tuple[list[list[str]], dict[int, Prediction], list[str]]:
+    shaped = [fit(row, width, writer.dialect.delimiter) for row in chunk]
+    cells = [row for row, _ in shaped]
+    errors = [shape or _row_error(row, column, width) for row, shape in shaped]
     scorable = [i for i, error in enumerate(errors) if not error]
-    texts = [chunk[i][column] for i in scorable]
+    texts = [cells[i][column] for i in scorable]
     explanations = dict(zip(scorable, explainer(texts), strict=True)) if explainer else {}
     scored = [explanations[i].prediction for i in scorable] if explainer else model.predict(texts)
     predictions = dict(zip(scorable, scored, strict=True))
-    for i, row in enumerate(chunk):
-        cells = row[:width] + [""] * (width - len(row))
-        extra = row[width:]  # kept, after the added columns, so no data is lost
-        why = csv_cells(row[column], explanations[i]) if i in explanations else csv_cells("", None)
-        why = why if explainer else []
+    for i, row in enumerate(cells):
+        why = csv_cells(row[column], explanations.get(i)) if explainer else []
         if i in predictions:
             p = predictions[i]
-            writer.writerow([*cells, p.label, f"{p.score:.6f}", "", *why, *extra])
+            writer.writerow([*row, p.label, f"{p.score:.6f}", "", *why])
             summary.scored += 1
             summary.positives += p.label == "positive"
         else:
-            writer.writerow([*cells, "", "", errors[i], *why, *extra])
+            writer.writerow([*row, "", "", errors[i], *why])
             summary.rows_with_errors += 1
     summary.rows += len(chunk)
     summary.negatives = summary.scored - summary.positives
+    return cells, predictions, errors
 
 
 class _Prepend(io.RawIOBase):

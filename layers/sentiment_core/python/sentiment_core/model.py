@@ -16,6 +16,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from sentiment_core import manifest
+from sentiment_core.linear import LinearModel, LinearModelError
 from sentiment_core.preprocess import (
     HEAD_TOKENS,
     TAIL_TOKENS,
@@ -47,6 +48,7 @@ class Prediction:
 @dataclass(frozen=True)
 class LoadTimings:
     tokenizer_ms: float
+    linear_ms: float
     session_ms: float
     verify_ms: float
 
@@ -72,6 +74,25 @@ def logits_alone(session: ort.InferenceSession, encoded: Encoded) -> np.ndarray:
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Log-odds of positive = transformer's (logit_positive - logit_negative) + weight * linear + bias."""
+
+    linear: LinearModel
+    weight: float
+    bias: float
+
+    @classmethod
+    def load(cls, model_dir: Path, spec: dict) -> Blend:
+        return cls(LinearModel.load(model_dir, spec["linear"]), float(spec["weight"]), float(spec["bias"]))
+
+    def probabilities(self, logits: np.ndarray, pieces: tuple[int, ...]) -> list[float]:
+        """[negative, positive], as the labels are ordered."""
+        log_odds = float(logits[1] - logits[0]) + self.weight * self.linear.decision(pieces) + self.bias
+        positive = 0.5 * (1.0 + math.tanh(0.5 * log_odds))  # the logistic function, without overflow
+        return [1.0 - positive, positive]
 
 
 class SentimentModel:
@@ -100,6 +121,11 @@ class SentimentModel:
         except Exception as error:
             raise ModelLoadError(f"tokenizer.json could not be loaded: {error}") from None
         tokenized = time.perf_counter()
+        try:  # a transformer-only artifact (1.1.0 and before) has no blend
+            self.blend = Blend.load(model_dir, self.manifest["blend"]) if "blend" in self.manifest else None
+        except (LinearModelError, OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelLoadError(f"the blend's linear model could not be loaded: {error}") from None
+        linear_loaded = time.perf_counter()
         try:
             self.session = ort.InferenceSession(
                 str(model_dir / "model.onnx"), session_options(), providers=["CPUExecutionProvider"]
@@ -109,7 +135,8 @@ class SentimentModel:
         self.load_timings = LoadTimings(
             verify_ms=(verified - started) * 1000,
             tokenizer_ms=(tokenized - verified) * 1000,
-            session_ms=(time.perf_counter() - tokenized) * 1000,
+            linear_ms=(linear_loaded - tokenized) * 1000,
+            session_ms=(time.perf_counter() - linear_loaded) * 1000,
         )
         self.load_finished_at = time.time()
         self.threads = threads
@@ -137,14 +164,19 @@ class SentimentModel:
         return all(math.isfinite(v) for v in values) and abs(sum(values) - 1) < 1e-3
 
     def _probabilities(self, encoded: Encoded) -> list[float]:
-        return _softmax(logits_alone(self.session, encoded)[None])[0].tolist()
+        logits = logits_alone(self.session, encoded)
+        if self.blend is not None:
+            return self.blend.probabilities(logits, encoded.pieces)
+        return _softmax(logits[None])[0].tolist()
 
     def unread_range(self, text: str) -> tuple[int, int] | None:
         """The characters of `text` as sent that no part of the model reads (None: it reads them all).
 
-        The transformer reads the head and tail of a long review; a part of the model that reads the
-        whole review (a linear n-gram model) makes this None.
+        The transformer alone reads the head and tail of a long review. The blend's linear n-gram
+        model reads every word piece, so with a blend every character counts and this is None.
         """
+        if self.blend is not None:
+            return None
         return unread_range(self.tokenizer, text)
 
     def predict(self, texts: list[str]) -> list[Prediction]:

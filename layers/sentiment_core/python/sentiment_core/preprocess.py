@@ -75,6 +75,9 @@ class Encoded:
     ids: list[int]
     truncated: bool
     n_tokens: int  # word pieces before truncation, specials excluded
+    # Every word piece of the review, untruncated: the linear half of a blended model reads the whole
+    # review from the same tokenizer pass.
+    pieces: tuple[int, ...] = ()
 
 
 def prepare_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
@@ -106,7 +109,9 @@ def encode_batch(
         truncated = n > head + tail
         if truncated:
             ids = ids[:head] + (ids[n - tail :] if tail else [])
-        out.append(Encoded(ids=[cls_id, *ids, sep_id], truncated=truncated, n_tokens=n))
+        out.append(
+            Encoded(ids=[cls_id, *ids, sep_id], truncated=truncated, n_tokens=n, pieces=tuple(enc.ids))
+        )
     return out
 
 

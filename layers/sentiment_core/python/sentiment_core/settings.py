@@ -16,7 +16,16 @@ LAMBDA_MB_PER_VCPU = 1769  # Lambda grants one full vCPU at 1,769 MB, proportion
 DEFAULT_LOW_CONFIDENCE = 0.7  # below this a prediction counts as low-confidence (a metric, not an error)
 # Must equal the job queue's redrive maxReceiveCount: the last attempt records why the job failed.
 DEFAULT_MAX_RECEIVE_COUNT = 3
+DEFAULT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024  # the largest file a browser upload may send (UploadMaxBytes)
+# Owner caps on one CSV file (template parameters MaxFile*, MaxExpansionRatio; docs/batch.md says what
+# each default allows). 1,000,000 IMDB-length rows are estimated at about $0.94 to score.
+DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
+DEFAULT_MAX_FILE_ROWS = 1_000_000
+DEFAULT_MAX_FILE_COST_USD = 1.0
+DEFAULT_MAX_EXPANSION_RATIO = 100  # CSV text compresses 3 to 10 times; 100 is a decompression bomb
+DEFAULT_FANOUT_MIN_BYTES = 1024 * 1024  # the template's FanoutMinBytes
 IMAGE_MODEL_DIR = Path("/opt/model")  # where the image puts the model layer
+IMAGE_SHADOW_MODEL_DIR = Path("/opt/shadow-model")  # the shadow candidate, when the image carries one
 REPO_MODEL_DIR = Path(__file__).resolve().parents[3] / "sentiment_model" / "model"
 
 
@@ -35,6 +44,23 @@ class Settings:
     # The function's memory, which prices its seconds; outside Lambda, one vCPU's worth.
     lambda_memory_mb: int = LAMBDA_MB_PER_VCPU
     cors_allowed_origins: str = ""  # comma-separated browser origins (functions/api/cors.py); "" = no CORS
+    # Shadow scoring (docs/deploy.md): the API sends this share of /predict requests to the queue; the
+    # shadow function scores them with the candidate in shadow_model_dir, which must be that version.
+    shadow_queue_url: str = ""  # "" = shadowing off
+    shadow_sample_rate: float = 0.0
+    shadow_model_dir: Path = IMAGE_SHADOW_MODEL_DIR
+    shadow_model_version: str = ""
+    # Who may call the API (the template's ApiAuthorizer): with NONE, uploads are open to anyone, so the
+    # upload routes answer only when allow_anonymous_uploads says so (functions/api/files.py).
+    api_authorizer: str = "NONE"
+    allow_anonymous_uploads: bool = False
+    upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # a CSV's bytes (a .csv.gz's expanded)
+    max_file_rows: int = DEFAULT_MAX_FILE_ROWS
+    max_file_cost_usd: float = DEFAULT_MAX_FILE_COST_USD  # the fan-out's estimate, checked before the Map
+    max_expansion_ratio: float = DEFAULT_MAX_EXPANSION_RATIO  # a .csv.gz's expanded / compressed bytes
+    fanout_min_bytes: int = DEFAULT_FANOUT_MIN_BYTES  # a .csv.gz expanding to this goes to the fan-out
+    fanout_state_machine_arn: str = ""  # where the batch function hands a file it cannot finish
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +78,19 @@ class Settings:
             event_bus_name=env.get("EVENT_BUS_NAME", ""),
             lambda_memory_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or LAMBDA_MB_PER_VCPU),
             cors_allowed_origins=env.get("CORS_ALLOWED_ORIGINS", ""),
+            shadow_queue_url=env.get("SHADOW_QUEUE_URL", ""),
+            shadow_sample_rate=min(1.0, max(0.0, float(env.get("SHADOW_SAMPLE_RATE") or 0))),
+            shadow_model_dir=Path(env.get("SHADOW_MODEL_DIR") or IMAGE_SHADOW_MODEL_DIR),
+            shadow_model_version=env.get("SHADOW_MODEL_VERSION", ""),
+            api_authorizer=(env.get("API_AUTHORIZER") or "NONE").upper(),
+            allow_anonymous_uploads=env.get("ALLOW_ANONYMOUS_UPLOADS", "").lower() in ("1", "true", "yes"),
+            upload_max_bytes=int(env.get("UPLOAD_MAX_BYTES") or DEFAULT_UPLOAD_MAX_BYTES),
+            max_file_bytes=int(env.get("MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES),
+            max_file_rows=int(env.get("MAX_FILE_ROWS") or DEFAULT_MAX_FILE_ROWS),
+            max_file_cost_usd=float(env.get("MAX_FILE_COST_USD") or DEFAULT_MAX_FILE_COST_USD),
+            max_expansion_ratio=float(env.get("MAX_EXPANSION_RATIO") or DEFAULT_MAX_EXPANSION_RATIO),
+            fanout_min_bytes=int(env.get("FANOUT_MIN_BYTES") or DEFAULT_FANOUT_MIN_BYTES),
+            fanout_state_machine_arn=env.get("FANOUT_STATE_MACHINE_ARN", ""),
         )
 
 
