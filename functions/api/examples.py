@@ -13,44 +13,44 @@ REVIEW = (
     "But the final hour is wonderful, moving and beautifully acted. The cinema was half empty."
 )
 EXPLAINED_RESPONSE = {
-    "model": {"name": "imdb-minilm-sentiment", "version": "1.1.0"},
+    "model": {"name": "imdb-minilm-sentiment", "version": "1.2.0"},
     "predictions": [
         {
             "label": "positive",
-            "score": 0.976702,
-            "probabilities": {"negative": 0.023298, "positive": 0.976702},
+            "score": 0.999969,
+            "probabilities": {"negative": 3.1e-05, "positive": 0.999969},
             "truncated": False,
             "sentences": [
                 {
                     "start": 0,
                     "end": 49,
                     "label": "positive",
-                    "score": 0.910769,
-                    "contribution": 0.012777,
+                    "score": 0.74022,
+                    "contribution": -2.5e-05,
                     "read": True,
                 },
                 {
                     "start": 50,
                     "end": 87,
                     "label": "positive",
-                    "score": 0.937676,
-                    "contribution": -0.001173,
+                    "score": 0.997976,
+                    "contribution": 4.2e-05,
                     "read": True,
                 },
                 {
                     "start": 88,
                     "end": 150,
                     "label": "positive",
-                    "score": 0.990382,
-                    "contribution": 0.922753,
+                    "score": 1.0,
+                    "contribution": 0.977182,
                     "read": True,
                 },
                 {
                     "start": 151,
                     "end": 177,
                     "label": "negative",
-                    "score": 0.974891,
-                    "contribution": -0.014791,
+                    "score": 0.99946,
+                    "contribution": -3e-05,
                     "read": True,
                 },
             ],

@@ -8,6 +8,7 @@ import io
 import json
 
 from functions.api import examples
+from model_export import settings as pipeline_settings
 from sentiment_cli import cli
 from sentiment_core import settings
 from sentiment_core.explain import CSV_COLUMNS, MAX_SPANS, explain
@@ -25,6 +26,12 @@ def model(threads: int) -> SentimentModel:
     return SentimentModel(settings.current().model_dir, threads=threads)
 
 
+@functools.cache
+def transformer_alone() -> SentimentModel:
+    """Model 1.1.0, the transformer without the blend: it reads the head and tail of a long review."""
+    return SentimentModel(pipeline_settings.TRANSFORMER_DIR, threads=1)
+
+
 def test_the_glowing_sentence_decides_the_review():
     (explanation,) = explain(model(1), [REVIEW])
     assert explanation.prediction.label == "positive"
@@ -37,15 +44,29 @@ def test_the_glowing_sentence_decides_the_review():
     assert model(1).predict([REVIEW])[0] == explanation.prediction
 
 
-def test_42_sentences_become_16_spans_and_a_long_middle_is_not_read():
-    sentences = [f"Scene {i} of the film shows the town at night and its people." for i in range(40)]
-    review = " ".join(["A superb, moving film.", *sentences, "An awful, boring ending."])
-    (explanation,) = explain(model(1), [review])
-    assert explanation.prediction.truncated
+SCENES = [f"Scene {i} of the film shows the town at night and its people." for i in range(40)]
+LONG_REVIEW = " ".join(["A superb, moving film.", *SCENES, "An awful, boring ending."])
+
+
+def test_42_sentences_become_16_spans_all_read_by_the_blend():
+    (explanation,) = explain(model(1), [LONG_REVIEW])
+    assert model(1).blend is not None and model(1).unread_range(LONG_REVIEW) is None
+    assert explanation.prediction.truncated  # the transformer's view; the linear part reads it all
     assert len(explanation.sentences) == MAX_SPANS
-    assert explanation.sentences[0].start == 0 and explanation.sentences[-1].end == len(review)
+    assert explanation.sentences[0].start == 0 and explanation.sentences[-1].end == len(LONG_REVIEW)
+    assert all(s.read and s.contribution is not None for s in explanation.sentences)
+    first, last = explanation.sentences[0], explanation.sentences[-1]
+    assert first.contribution > 0 > last.contribution
+
+
+def test_the_transformer_alone_does_not_read_a_long_middle():
+    alone = transformer_alone()
+    assert alone.blend is None
+    start, end = alone.unread_range(LONG_REVIEW)
+    assert 0 < start < end < len(LONG_REVIEW)
+    (explanation,) = explain(alone, [LONG_REVIEW])
     unread = [s for s in explanation.sentences if not s.read]
-    assert unread and all(s.contribution is None for s in unread)
+    assert unread and all(s.contribution is None and start <= s.start and s.end <= end for s in unread)
     first, last = explanation.sentences[0], explanation.sentences[-1]
     assert first.read and last.read and first.contribution > 0 > last.contribution
 

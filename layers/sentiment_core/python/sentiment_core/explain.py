@@ -12,8 +12,9 @@ That is at most spans + 2 passes over the review's tokens. Every text runs alone
 batch or the thread count, and its figures are the served model's whatever that model is made of.
 
 A span that no part of the model reads (inside the middle head+tail truncation drops from a long
-review) is marked `read: false` and gets no contribution: leaving it out would shift the tail the
-model reads, and the difference would be that shift's, not the span's.
+review, with a transformer-only model; the blend's linear part reads every word piece) is marked
+`read: false` and gets no contribution: leaving it out would shift the tail the model reads, and the
+difference would be that shift's, not the span's.
 """
 
 from __future__ import annotations
