@@ -118,3 +118,26 @@ def test_a_file_that_cannot_be_scored_fails_the_same_way_on_both_paths(stack, ba
     assert "no text column" in json.loads(fanned[0]["error.json"])["error"]
     assert fanned[1]["detail-type"] == "Batch file failed"
     assert_same(fanned, single)
+
+
+def test_an_explained_file_gives_the_same_rows_and_report_on_both_paths(stack, batch):
+    data = (
+        b"id,text\r\n1,I saw it on a Tuesday. It is a wonderful <b>moving</b> film. The seats were blue.\r\n"
+        b"2,My brother chose it. The acting is dreadful and the plot is dull. The poster was nice.\r\n"
+        b"3,\r\n"
+    )
+    fanned, single = both_paths(stack, batch, "incoming/same/why.csv", data, Metadata={"explain": "true"})
+    assert fanned[0]["csv"] == single[0]["csv"]
+    summaries = [json.loads(without_timing(s[0]["summary.json"])) for s in (fanned, single)]
+    assert summaries[0]["figures"] == summaries[1]["figures"]
+    figures = summaries[1]["figures"]
+    positive, negative = figures["most_positive"][0], figures["most_negative"][0]
+    assert (
+        positive["row"] == 1 and positive["key_sentence"]["text"] == "It is a wonderful <b>moving</b> film."
+    )
+    assert negative["row"] == 2 and negative["key_sentence"]["contribution"] < 0
+    assert negative["key_sentence"]["text"] == "The acting is dreadful and the plot is dull."
+    for outputs_, _ in (fanned, single):
+        page = outputs_["report.html"].decode()
+        assert "It is a wonderful &lt;b&gt;moving&lt;/b&gt; film." in page and "<b>moving" not in page
+        assert "The acting is dreadful and the plot is dull." in page and page.count("<p class=key>") == 4

@@ -148,4 +148,4 @@ def test_the_aggregate_of_a_huge_file_stays_the_size_of_a_small_one():
     small, large = whole(reviews(300, seed=1)), whole(reviews(6000, seed=1))
     assert len(json.dumps(large.as_dict())) < 2 * len(json.dumps(small.as_dict())) + 40_000
     assert len(large.most_positive) == len(large.most_negative) == file_summary.TOP
-    assert all(len(text) <= file_summary.EXCERPT_CHARS for _, _, _, text in large.most_positive)
+    assert all(len(entry[3]) <= file_summary.EXCERPT_CHARS for entry in large.most_positive)

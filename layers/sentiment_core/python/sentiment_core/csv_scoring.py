@@ -1,4 +1,5 @@
-"""Score a CSV stream row for row: every input row comes out, with label, score and error added.
+"""Score a CSV stream row for row: every input row comes out, with label, score and error added
+(and, for an explained file, each row's top sentences: explain.CSV_COLUMNS).
 
 Every output row has the header's width (row_shape.py says how a ragged row is fitted).
 
@@ -47,8 +48,9 @@ class Scorer(Protocol):
 Explainer = Callable[[list[str]], list[Explanation]]
 
 # Sees each chunk as written: its first row's number (1: the first row under the header), the
-# rows' cells (the header's width), the predictions by position in the chunk, and the row errors.
-Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str]], None]
+# rows' cells (the header's width), the predictions by position in the chunk, the row errors, and
+# the explanations by position (empty unless the file is explained).
+Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str], dict[int, Explanation]], None]
 
 
 def output_columns(explained: bool) -> tuple[str, ...]:
@@ -197,9 +199,11 @@ def score_rows(
     try:
         for chunk in _chunks(reader, CHUNK_ROWS):
             done = summary.rows
-            cells, predictions, errors = _score_chunk(chunk, column, width, model, writer, summary, explainer)
+            cells, predictions, errors, explanations = _score_chunk(
+                chunk, column, width, model, writer, summary, explainer
+            )
             if observe:
-                observe(first_row + done + 1, cells, predictions, errors)
+                observe(first_row + done + 1, cells, predictions, errors, explanations)
             if progress:
                 progress(summary.rows)
     except csv.Error as error:
@@ -227,7 +231,7 @@ def _score_chunk(
     writer,
     summary: Summary,
     explainer: Explainer | None = None,
-) -> tuple[list[list[str]], dict[int, Prediction], list[str]]:
+) -> tuple[list[list[str]], dict[int, Prediction], list[str], dict[int, Explanation]]:
     shaped = [fit(row, width, writer.dialect.delimiter) for row in chunk]
     cells = [row for row, _ in shaped]
     errors = [shape or _row_error(row, column, width) for row, shape in shaped]
@@ -248,7 +252,7 @@ def _score_chunk(
             summary.rows_with_errors += 1
     summary.rows += len(chunk)
     summary.negatives = summary.scored - summary.positives
-    return cells, predictions, errors
+    return cells, predictions, errors, explanations
 
 
 class _Prepend(io.RawIOBase):

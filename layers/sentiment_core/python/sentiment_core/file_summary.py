@@ -1,12 +1,13 @@
 """What a scored file says, gathered row by row in bounded memory and merged exactly across chunks.
 
 A FileAggregate holds counts, a histogram of P(positive), the most positive and most negative
-reviews, per-value counts of the columns that may group the file and per-period counts of the
-columns that may date it. Every part is a sum, a bounded top-k with a total order, or a bounded
-set that gives up past a cap, so aggregating chunks and merging them gives exactly what
-aggregating the whole file gives, whatever the chunk boundaries: the fan-out's merge builds the
-report from these and never reads the scored rows again. Which column groups or dates the file
-is decided only at the end (figures), from the merged whole.
+reviews (in an explained file, each with its key sentence), per-value counts of the columns that
+may group the file and per-period counts of the columns that may date it. Every part is a sum, a
+bounded top-k with a total order, or a bounded set that gives up past a cap, so aggregating chunks
+and merging them gives exactly what aggregating the whole file gives, whatever the chunk
+boundaries: the fan-out's merge builds the report from these and never reads the scored rows
+again. Which column groups or dates the file is decided only at the end (figures), from the
+merged whole.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from sentiment_core.preprocess import clean_text
 
 if TYPE_CHECKING:
+    from sentiment_core.explain import Explanation
     from sentiment_core.model import Prediction
 
 BINS = 20  # histogram of P(positive), 0.05 wide
@@ -65,6 +67,14 @@ def excerpt(text: str) -> str:
     """The review as the model reads it (HTML line breaks as spaces), cut at EXCERPT_CHARS."""
     text = clean_text(text)
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "\u2026"
+
+
+def key_sentence(text: str, label: str, explanation: Explanation | None) -> list | None:
+    """[sentence excerpt, contribution] of the sentence that pushed the review most toward its label
+    (the row's top_positive_sentence for a positive review, top_negative_sentence for a negative one);
+    None when the row was not explained or no sentence pushed that way."""
+    top = explanation.top(1 if label == "positive" else -1) if explanation else None
+    return None if top is None else [excerpt(text[top.start : top.end]), top.contribution]
 
 
 def _add(counts: list[int], other: list[int]) -> None:
@@ -164,7 +174,8 @@ class FileAggregate:
         self.rows = self.scored = self.positives = self.uncertain = self.micro_sum = 0
         self.errors: dict[str, int] = {}
         self.histogram = [0] * BINS
-        self.most_positive: list[tuple] = []  # min-heaps of (key, row, probability, excerpt)
+        # min-heaps of (key, row, probability, excerpt, key sentence): the key orders rows totally
+        self.most_positive: list[tuple] = []
         self.most_negative: list[tuple] = []
         named = self.named_index()
         watched = [i for i in range(len(header)) if i != text_column][:MAX_COLUMNS]
@@ -180,7 +191,12 @@ class FileAggregate:
         return names.index(wanted) if wanted in names else None
 
     def add(
-        self, first_row: int, rows: list[list[str]], predictions: dict[int, Prediction], errors: list[str]
+        self,
+        first_row: int,
+        rows: list[list[str]],
+        predictions: dict[int, Prediction],
+        errors: list[str],
+        explanations: dict[int, Explanation] | None = None,
     ) -> None:
         for i, cells in enumerate(rows):
             prediction = predictions.get(i)
@@ -192,11 +208,13 @@ class FileAggregate:
             else:
                 p = prediction.probabilities["positive"]
                 scored, positive = 1, int(prediction.label == "positive")
-                self._add_scored(first_row + i, p, positive, cells[self.text_column])
+                why = (explanations or {}).get(i)
+                self._add_scored(first_row + i, p, prediction.label, cells[self.text_column], why)
             for index, column in self.columns.items():
                 column.add(cells[index], scored, positive)
 
-    def _add_scored(self, row: int, p: float, positive: int, text: str) -> None:
+    def _add_scored(self, row: int, p: float, label: str, text: str, why: Explanation | None) -> None:
+        positive = int(label == "positive")
         self.scored += 1
         self.positives += positive
         self.micro_sum += round(p * MICRO)
@@ -205,9 +223,9 @@ class FileAggregate:
         # Ties go to the earlier row: a total order, so the top five do not depend on chunking.
         for heap, key in ((self.most_positive, p), (self.most_negative, -p)):
             if len(heap) < TOP:
-                heapq.heappush(heap, ((key, -row), row, p, excerpt(text)))
+                heapq.heappush(heap, ((key, -row), row, p, excerpt(text), key_sentence(text, label, why)))
             elif key >= heap[0][0][0] and (key, -row) > heap[0][0]:
-                heapq.heapreplace(heap, ((key, -row), row, p, excerpt(text)))
+                heapq.heapreplace(heap, ((key, -row), row, p, excerpt(text), key_sentence(text, label, why)))
 
     def merge(self, other: FileAggregate) -> None:
         self.rows += other.rows
@@ -237,8 +255,8 @@ class FileAggregate:
             "micro_sum": self.micro_sum,
             "errors": self.errors,
             "histogram": self.histogram,
-            "most_positive": [[row, p, text] for _, row, p, text in sorted(self.most_positive, reverse=True)],
-            "most_negative": [[row, p, text] for _, row, p, text in sorted(self.most_negative, reverse=True)],
+            "most_positive": [list(entry[1:]) for entry in sorted(self.most_positive, reverse=True)],
+            "most_negative": [list(entry[1:]) for entry in sorted(self.most_negative, reverse=True)],
             "columns": {str(i): c.as_dict() for i, c in self.columns.items()},
         }
 
@@ -249,20 +267,28 @@ class FileAggregate:
             setattr(aggregate, name, data[name])
         aggregate.errors = dict(data["errors"])
         aggregate.histogram = list(data["histogram"])
-        aggregate.most_positive = [((p, -row), row, p, text) for row, p, text in data["most_positive"]]
-        aggregate.most_negative = [((-p, -row), row, p, text) for row, p, text in data["most_negative"]]
+        aggregate.most_positive = [
+            ((p, -row), row, p, text, why) for row, p, text, why in data["most_positive"]
+        ]
+        aggregate.most_negative = [
+            ((-p, -row), row, p, text, why) for row, p, text, why in data["most_negative"]
+        ]
         heapq.heapify(aggregate.most_positive)
         heapq.heapify(aggregate.most_negative)
         aggregate.columns = {int(i): Column(**c) for i, c in data["columns"].items()}
         return aggregate
 
     def top(self, which: str) -> list[dict]:
-        """The five most positive (or negative) reviews, most extreme first."""
+        """The five most positive (or negative) reviews, most extreme first; in an explained file, each
+        with its key_sentence ({"text", "contribution"}) where a sentence pushed toward its label."""
         heap = self.most_positive if which == "positive" else self.most_negative
-        return [
-            {"row": row, "probability": round(p, 6), "excerpt": text}
-            for _, row, p, text in sorted(heap, reverse=True)
-        ]
+        tops = []
+        for _, row, p, text, why in sorted(heap, reverse=True):
+            top = {"row": row, "probability": round(p, 6), "excerpt": text}
+            if why is not None:
+                top["key_sentence"] = {"text": why[0], "contribution": round(why[1], 6)}
+            tops.append(top)
+        return tops
 
 
 _SHAPE = re.compile(r"^row has (\d+) fields, the header has (\d+)")

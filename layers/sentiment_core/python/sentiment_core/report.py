@@ -154,6 +154,7 @@ th{color:#52606d;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap}
 .note{color:#52606d;font-size:13px;margin:8px 0 0}
 svg{display:block;max-width:100%;height:auto}svg text{font:12px system-ui,sans-serif;fill:#52606d}
 .pos{color:#1f7a4d}.neg{color:#b42318}
+.key{margin:4px 0 0;padding-left:8px;border-left:3px solid #e4e7eb;color:#323f4b;font-size:13px}
 """
 
 POS, NEG, MUTED, BAND = "#2f9e6b", "#d64545", "#9aa5b1", "#fff4d6"
@@ -296,12 +297,24 @@ def _timeline_chart(points: list[dict]) -> str:
     return "".join(parts)
 
 
+def _key_sentence(item: dict) -> str:
+    """An explained review's key sentence, under its excerpt."""
+    key = item.get("key_sentence")
+    if key is None:
+        return ""
+    css = "pos" if key["contribution"] > 0 else "neg"
+    return (
+        f"<p class=key>Key sentence <span class={css}>({key['contribution']:+.3f})</span>: "
+        f"{escape(key['text'])}</p>"
+    )
+
+
 def _top_table(title: str, items: list[dict], css: str) -> str:
     if not items:
         return f"<div><h2>{title}</h2><p class=note>No scored rows.</p></div>"
     body = "".join(
         f'<tr><td class=n>{item["row"]}</td><td class="n {css}">{item["probability"]:.3f}</td>'
-        f"<td>{escape(item['excerpt'])}</td></tr>"
+        f"<td>{escape(item['excerpt'])}{_key_sentence(item)}</td></tr>"
         for item in items
     )
     return (
@@ -383,6 +396,13 @@ def render(figures: dict, name: str) -> str:
             "probability that the review is positive (P), in steps of 0.05; the shaded band is the uncertain "
             f"range 0.4\u20130.6, which holds {uncertain['count']:,} rows.</p></section>"
         )
+    explained = any("key_sentence" in item for item in figures["most_positive"] + figures["most_negative"])
+    key_note = (
+        " A key sentence is the one that moved a review most toward its label; its contribution is "
+        "P(positive) of the review minus P(positive) without it."
+        if explained
+        else ""
+    )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
@@ -399,6 +419,6 @@ def render(figures: dict, name: str) -> str:
         f"{_top_table('Most negative', figures['most_negative'], 'neg')}</section>"
         f"{_errors_section(figures)}"
         "<p class=note>Row numbers count the rows under the header, from 1. Intervals are Wilson score "
-        "intervals. The scored CSV has every row with its label, score and error.</p>"
+        f"intervals. The scored CSV has every row with its label, score and error.{key_note}</p>"
         "</main></body></html>"
     )
