@@ -11,7 +11,7 @@ import pytest
 
 from sentiment_core.chunking import plan_chunks, score_chunk
 from sentiment_core.csv_scoring import score_csv
-from sentiment_core.explain import CSV_COLUMNS, explain
+from sentiment_core.explain import CSV_COLUMNS, Explanation, SentenceScore, csv_cells, explain
 from tests.fakes import FakeModel
 from tests.helpers import context, s3_events
 
@@ -83,3 +83,13 @@ def test_the_batch_function_explains_a_file_whose_metadata_asks(batch, aws, meta
         batch.lambda_handler(event, context("batch"))
     header, *_ = rows(s3.get_object(Bucket=aws.bucket, Key="scored/why.csv")["Body"].read())
     assert header[5:] == (list(CSV_COLUMNS) if explained else [])
+
+
+def test_a_push_too_small_to_show_in_six_decimals_is_no_top_sentence():
+    def sentence(start: int, contribution: float) -> SentenceScore:
+        return SentenceScore(start, start + 5, "positive", 0.9, contribution, True)
+
+    prediction = FakeModel().predict(["Great fun!"])[0]
+    why = Explanation(prediction, [sentence(0, 0.25), sentence(6, -4e-7), sentence(12, 6e-7)])
+    assert why.top(1).start == 0 and why.top(-1) is None
+    assert csv_cells("Great fun! Okay. Sure.", why) == ["Great", "0.250000", "", ""]

@@ -27,6 +27,7 @@ from sentiment_core.model import Prediction
 
 MAX_SPANS = 16
 POSITIVE = "positive"
+DIGITS = 6  # contributions are given to 6 decimals: a smaller push shows as 0 and pushed nowhere
 
 
 class Explainable(Protocol):
@@ -51,7 +52,11 @@ class Explanation:
 
     def top(self, sign: int) -> SentenceScore | None:
         """The span that pushed most toward positive (sign 1) or negative (sign -1), if any did."""
-        pushed = [s for s in self.sentences if s.contribution is not None and s.contribution * sign > 0]
+        pushed = [
+            s
+            for s in self.sentences
+            if s.contribution is not None and round(s.contribution * sign, DIGITS) > 0
+        ]
         return max(pushed, key=lambda s: s.contribution * sign, default=None)
 
 
@@ -146,5 +151,5 @@ def csv_cells(text: str, explanation: Explanation | None) -> list[str]:
     cells = []
     for sign in (1, -1):
         top = explanation.top(sign) if explanation else None
-        cells += [text[top.start : top.end], f"{top.contribution:.6f}"] if top else ["", ""]
+        cells += [text[top.start : top.end], f"{top.contribution:.{DIGITS}f}"] if top else ["", ""]
     return cells
