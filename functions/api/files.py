@@ -61,7 +61,7 @@ def _json(status: HTTPStatus, body: str) -> Response:
 def new_file(request: FileUploadRequest):  # not annotated: answers either FileUpload or ErrorResponse
     if refused := uploads_refused():
         return refused
-    upload = store().new_upload(request.name, request.content_type, request.group_column)
+    upload = store().new_upload(request.name, request.content_type, request.group_column, request.explain)
     answer = FileUpload(**upload, content_type=request.content_type, max_bytes=store().max_bytes)
     response = _json(HTTPStatus.CREATED, answer.model_dump_json())
     response.headers["Location"] = f"/files/{answer.file_id}"

@@ -248,7 +248,7 @@ def test_a_browser_upload_is_routed_scored_and_followed_to_done(api, batch, aws,
         and answer["summary"]["output"] == f"scored/{file_id}/reviews.csv"
     )
     links = answer["links"]
-    assert "report" not in links  # none written for this file: no link to a missing object
+    assert f"/scored/{file_id}/reviews.report.html?" in links["report"]  # written beside the scored CSV
     expires = timegm(time.strptime(links["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
     assert time.time() + 14 * 60 <= expires <= time.time() + 15 * 60 + 1
     assert "X-Amz-Expires=900" in links["csv"] and "X-Amz-Algorithm=AWS4-HMAC-SHA256" in links["csv"]
@@ -258,6 +258,8 @@ def test_a_browser_upload_is_routed_scored_and_followed_to_done(api, batch, aws,
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert len(rows) == 30 and {r["label"] for r in rows} == {"positive", "negative"}
 
+    s3.delete_object(Bucket=aws.bucket, Key=f"scored/{file_id}/reviews.report.html")
+    assert "report" not in api_request(api, "GET", f"/files/{file_id}")[1]["links"]  # no link to nothing
     s3.put_object(
         Bucket=aws.bucket, Key=f"scored/{file_id}/reviews.report.html", Body=b"<!doctype html><p>report</p>"
     )
@@ -417,3 +419,19 @@ def test_the_documented_name_pattern_is_what_the_api_accepts(api, uploads_on, na
     document = json.loads(get(api, "/openapi.json")["body"])
     schema = document["components"]["schemas"]["FileUploadRequest"]["properties"]["name"]
     assert schema["pattern"] == NAME_PATTERN and schema["maxLength"] == 120
+
+
+def test_an_upload_that_asks_why_is_explained(api, batch, aws, s3, uploads_on):
+    form = new_file(api, name="why.csv", explain=True)
+    assert conditions(form)["x-amz-meta-explain"] == form["upload"]["fields"]["x-amz-meta-explain"] == "true"
+    assert "x-amz-meta-explain" not in new_file(api, name="plain.csv")["upload"]["fields"]
+    assert post_upload(form, reviews_csv(6)).status_code == 204
+    head = s3.head_object(Bucket=aws.bucket, Key=form["upload"]["fields"]["key"])
+    assert head["Metadata"] == {"explain": "true"}
+    score_uploads(batch, aws)
+    _, answer = api_request(api, "GET", f"/files/{form['file_id']}")
+    assert answer["state"] == "done", answer
+    rows = list(csv.DictReader(io.StringIO(requests.get(answer["links"]["csv"], timeout=30).text)))
+    assert len(rows) == 6 and all("top_positive_sentence" in row for row in rows)
+    status, answer = api_request(api, "POST", "/files", {"name": "r.csv", "explain": "yes"})
+    assert status == 422 and answer["details"][0]["field"] == "body.explain"

@@ -94,6 +94,7 @@
       const body = { name: safeName(file.name) };
       const group = $("group-column").value.trim();
       if (group) body.group_column = group;
+      if ($("explain").checked) body.explain = true;
       const response = await fetch("files", {
         method: "POST",
         headers: { "content-type": "application/json" },

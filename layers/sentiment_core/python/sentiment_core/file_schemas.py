@@ -65,6 +65,13 @@ class FileUploadRequest(BaseModel):
     group_column: GroupColumn | None = Field(
         None, description="A column to break the figures down by (e.g. movie); detected when absent."
     )
+    explain: bool = Field(
+        False,
+        strict=True,
+        description="Also give each row its most positive and most negative sentence with their "
+        "contributions, and the report's top reviews their key sentence. A row then costs its "
+        "sentences + 2 passes (at most 18).",
+    )
 
     @property
     def content_type(self) -> str:

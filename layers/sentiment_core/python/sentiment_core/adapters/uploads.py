@@ -29,6 +29,7 @@ INCOMING, SCORED, MARKERS = "incoming/", "scored/", "uploads/"
 UPLOAD_EXPIRES_SECONDS = 600  # the form: long enough to send 100 MiB on a slow line
 LINK_EXPIRES_SECONDS = 900  # the download and report links: a GET /files answer gives fresh ones
 GROUP_COLUMN_METADATA = "group-column"  # x-amz-meta-group-column: the column the report breaks down by
+EXPLAIN_METADATA = "explain"  # x-amz-meta-explain: true asks for each row's top sentences
 _MISSING = ("404", "NoSuchKey", "403", "AccessDenied")  # S3 answers 403 for a missing key without ListBucket
 
 
@@ -78,12 +79,16 @@ class UploadStore:
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.netloc}"
 
-    def new_upload(self, name: str, content_type: str, group_column: str | None) -> dict[str, Any]:
+    def new_upload(
+        self, name: str, content_type: str, group_column: str | None, explain: bool = False
+    ) -> dict[str, Any]:
         """A form for one file: its key, type, size range and expiry are pinned by the signed policy."""
         file_id = str(uuid.uuid4())
         fields = {"Content-Type": content_type}
         if group_column:
             fields[f"x-amz-meta-{GROUP_COLUMN_METADATA}"] = group_column
+        if explain:
+            fields[f"x-amz-meta-{EXPLAIN_METADATA}"] = "true"
         conditions: list = [{k: v} for k, v in fields.items()]
         conditions.append(["content-length-range", 1, self.max_bytes])
         now = time.time()
