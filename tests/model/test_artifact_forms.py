@@ -30,7 +30,7 @@ def test_each_form_loads_and_names_its_version(model_dir, version, blended):
     assert (model.blend is not None) is blended
     positive, negative = model.predict(REVIEWS)
     assert (positive.label, negative.label) == ("positive", "negative")
-    assert abs(sum(positive.probabilities.values()) - 1) < 1e-9
+    assert abs(sum(positive.probabilities.values()) - 1) < 1e-6  # the transformer's softmax is float32
 
 
 def test_the_blend_is_the_transformer_plus_the_weighted_linear_log_odds():
