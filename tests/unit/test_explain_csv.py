@@ -12,6 +12,8 @@ import pytest
 from sentiment_core.chunking import plan_chunks, score_chunk
 from sentiment_core.csv_scoring import score_csv
 from sentiment_core.explain import CSV_COLUMNS, Explanation, SentenceScore, csv_cells, explain
+from sentiment_core.file_limits import EXPLAINED_ROW_PASSES, estimated_cost
+from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, STATES_PER_CHUNK
 from tests.fakes import FakeModel
 from tests.helpers import context, s3_events
 
@@ -93,3 +95,12 @@ def test_a_push_too_small_to_show_in_six_decimals_is_no_top_sentence():
     why = Explanation(prediction, [sentence(0, 0.25), sentence(6, -4e-7), sentence(12, 6e-7)])
     assert why.top(1).start == 0 and why.top(-1) is None
     assert csv_cells("Great fun! Okay. Sure.", why) == ["Great", "0.250000", "", ""]
+
+
+def test_the_estimate_counts_an_explained_rows_passes():
+    plain = estimated_cost(10_000, 13_000_000, 10)
+    explained = estimated_cost(10_000, 13_000_000, 10, explained=True)
+    transitions = 10 * STATES_PER_CHUNK * PRICE_PER_STATE_TRANSITION
+    requests = estimated_cost(1, 1, 10) - transitions  # ten chunks' requests, almost no compute
+    compute = plain - transitions - requests
+    assert explained - transitions - requests == pytest.approx(EXPLAINED_ROW_PASSES * compute, rel=1e-3)
