@@ -175,11 +175,13 @@ def test_a_multi_member_gzip_under_fanout_min_bytes_is_scored_whole(batch, aws, 
     assert read_json(s3, aws, "scored/whole.summary.json")["rows"] == 3000
 
 
-def test_the_fast_path_hands_off_a_file_the_rate_so_far_says_it_cannot_finish(batch, env):
+def test_the_fast_path_hands_off_a_file_the_rate_so_far_says_it_cannot_finish(batch, env, monkeypatch):
     env(FANOUT_STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:x")
+    clock = [1000.0]  # the rate's clock stands still, so a busy machine cannot change the projection
+    monkeypatch.setattr(batch.time, "monotonic", lambda: clock[0])
     read = Counting(None)
     progress = batch.Progress(context("batch", timeout_s=120), Caps(10**9, 10**9, 1, 100), read, Size(10**6))
-    progress.started -= 1.0
+    clock[0] += 1.0
     read.count = 100_000  # a tenth in a second: nine seconds to go, sixty left
     progress(512)
     read.count = 1000  # a thousandth in a second: about 1,000 s to go
