@@ -139,6 +139,7 @@ def run(reviews: int) -> dict:
     cost_figures, explanations = cost(model, texts)
     faithful = fidelity(model, texts, explanations)
     return {
+        "model": f"{model.name} {model.version}",
         "reviews": len(texts),
         "threads": 1,
         "cost": cost_figures,
@@ -155,7 +156,8 @@ def markdown(report: dict) -> str:
     """The report's section on explanations (benchmarks/__main__.py appends it to report.md)."""
     c, f = report["cost"], report["fidelity"]
     lines = [
-        f"## Explanations: cost and fidelity ({report['reviews']} test reviews, {report['threads']} thread)",
+        f"## Explanations: cost and fidelity ({report['reviews']} test reviews, {report['threads']} thread, "
+        f"model {report.get('model', 'as served')})",
         "",
         "| prediction | p50 ms | p90 ms |",
         "| --- | --- | --- |",
@@ -166,8 +168,7 @@ def markdown(report: dict) -> str:
         f"= {c['median_spans_plus_2']}; per review, the median of ratio / (spans + 2) is "
         f"{c['median_ratio_over_bound']} ({c['median_ratio_over_bound_not_truncated']} for reviews not "
         f"truncated; {c['reviews_within_bound']} of {report['reviews']} reviews within their own bound; "
-        f"median {c['median_spans']} spans; {c['reviews_truncated']} reviews truncated, whose unread spans "
-        "need no pass without them).",
+        f"median {c['median_spans']} spans; {c['reviews_truncated']} reviews truncated by the transformer).",
         "",
         f"ERASER fidelity on the {f['reviews']} reviews of at least {f['min_spans']} read spans "
         "(comprehensiveness: higher is better; sufficiency: lower is better):",
