@@ -41,6 +41,12 @@ def render(r: dict) -> str:
         "spread over the split. Everything here is measured on this machine; the memory-size "
         "table below is modelled from these measurements for arm64 Lambda.",
         "",
+        *[
+            f"- Section `{name}` rerun on {rerun['date']} ({rerun['cpu']}): `{rerun['command']}`; "
+            "compare its figures with each other, not with the other sections."
+            for name, rerun in r.get("reruns", {}).items()
+        ],
+        "",
         "## Speed-ups against the service's performance budget",
         "",
         *_table(

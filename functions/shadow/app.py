@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -19,16 +18,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shadow.candidate import load_candidate
 from sentiment_core import shadow
-from sentiment_core.adapters.telemetry import log_model_ready, make_tracer
-from sentiment_core.settings import current
+from sentiment_core.adapters.startup import start
 
 NAME = "shadow"
-settings = current()
-logger, tracer, metrics = Logger(service=NAME), make_tracer(NAME), Metrics(service=NAME)
-candidate = load_candidate(settings)
-metrics.set_default_dimensions(model_version=candidate.version)
-logger.append_keys(model_version=candidate.version)
-log_model_ready(logger, candidate)
+service = start(NAME, load_candidate)  # its metrics and logs name the candidate's version
+logger, tracer, metrics, candidate = service.logger, service.tracer, service.metrics, service.model
 processor = BatchProcessor(event_type=EventType.SQS)
 comparisons: dict[str, shadow.Comparison] = defaultdict(shadow.Comparison)  # live version -> this batch's
 failures: list[str] = []  # this batch's failed records, by error type

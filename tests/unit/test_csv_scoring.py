@@ -100,6 +100,17 @@ def test_text_column_by_name_and_case():
     assert summary.text_column == "TEXT"
 
 
+def test_a_file_with_its_own_label_column_gets_the_service_columns_prefixed():
+    # The IMDB files carry their own `label` (0/1): two columns of one name would make a DictReader or a
+    # spreadsheet lookup read the wrong one.
+    _, output = score(f'id,Label,text\n1,0,"{BAD}"\n'.encode())
+    header, row = rows_of(output)
+    assert header == ["id", "Label", "text", "sentiment_label", "sentiment_score", "sentiment_error"]
+    assert row[:3] == ["1", "0", BAD] and row[3] == "negative"
+    _, output = score(f'id,text\n1,"{GOOD}"\n'.encode())
+    assert rows_of(output)[0] == ["id", "text", "label", "score", "error"]
+
+
 def test_header_only_file_gives_an_empty_scored_file():
     summary, output = score(b"id,text\n")
     assert summary.rows == 0 and rows_of(output) == [["id", "text", "label", "score", "error"]]

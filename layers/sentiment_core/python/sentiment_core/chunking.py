@@ -56,7 +56,7 @@ class Layout:
         """The scored file's first line (with the source's BOM, if it had one)."""
         buffer = io.StringIO(newline="")
         csv.writer(buffer, delimiter=self.delimiter, lineterminator="\r\n").writerow(
-            [*self.header, *output_columns(self.explain)]
+            [*self.header, *output_columns(self.explain, self.header)]
         )
         return (codecs.BOM_UTF8 if self.has_bom else b"") + buffer.getvalue().encode()
 

@@ -14,7 +14,7 @@ import csv
 import io
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import IO, Protocol
 
@@ -53,8 +53,16 @@ Explainer = Callable[[list[str]], list[Explanation]]
 Observer = Callable[[int, list[list[str]], dict[int, Prediction], list[str], dict[int, Explanation]], None]
 
 
-def output_columns(explained: bool) -> tuple[str, ...]:
-    return (*OUTPUT_COLUMNS, *EXPLAIN_COLUMNS) if explained else OUTPUT_COLUMNS
+CLASH_PREFIX = "sentiment_"
+
+
+def output_columns(explained: bool, header: Sequence[str] = ()) -> tuple[str, ...]:
+    """The service's columns, after the file's own. A file that already has one of these names (the
+    IMDB files have their own `label`) gets them all prefixed, so no two columns share a name and a
+    spreadsheet or DictReader never reads the file's column for the service's."""
+    names = (*OUTPUT_COLUMNS, *EXPLAIN_COLUMNS) if explained else OUTPUT_COLUMNS
+    taken = {column.strip().lower() for column in header}
+    return tuple(CLASH_PREFIX + name for name in names) if taken.intersection(names) else names
 
 
 class NotScorable(ValueError):
@@ -172,7 +180,7 @@ def score_csv(
 
     out = io.TextIOWrapper(sink, encoding="utf-8-sig" if has_bom else "utf-8", newline="", write_through=True)
     writer = csv.writer(out, delimiter=dialect.delimiter, lineterminator="\r\n")
-    writer.writerow([*header, *output_columns(explainer is not None)])
+    writer.writerow([*header, *output_columns(explainer is not None, header)])
     observe = observer_for(header, column) if observer_for else None
     score_rows(
         reader, writer, column, len(header), model, summary, progress, observe=observe, explainer=explainer

@@ -55,12 +55,13 @@ class Service:
         return decorate
 
 
-def start(name: str) -> Service:
-    """Read the settings and load the model at init: the first request pays nothing, and a broken
-    artifact fails the init (and with it the deployment's PreTraffic hook)."""
+def start(name: str, load: Callable[[Settings], SentimentModel] = get_model) -> Service:
+    """Read the settings and load the model (`load`: the shadow function loads its candidate) at init:
+    the first request pays nothing, and a broken artifact fails the init (and with it the deployment's
+    PreTraffic hook)."""
     settings = current()
     logger, tracer, metrics = Logger(service=name), make_tracer(name), Metrics(service=name)
-    model = get_model(settings)
+    model = load(settings)
     metrics.set_default_dimensions(model_version=model.version)
     logger.append_keys(model_version=model.version)
     log_model_ready(logger, model)
