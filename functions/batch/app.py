@@ -29,12 +29,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.batch.routing import HandOff, Size, check_fits, csv_size, hand_off, is_gzip, projected_seconds
 from functions.fanout.files import (
-    GROUP_COLUMN_METADATA,
     INCOMING,
-    TEXT_COLUMN_METADATA,
     Superseded,
     check_source,
-    explain_requested,
     find_object,
     finish_scored,
     not_gzip,
@@ -47,6 +44,7 @@ from functions.fanout.reports import write_report
 from sentiment_core.adapters.startup import start
 from sentiment_core.csv_scoring import NotScorable, Summary, score_csv
 from sentiment_core.file_limits import Caps, Counting, Limited, MoreThanExpected, check_rows
+from sentiment_core.file_options import GROUP_COLUMN_METADATA, TEXT_COLUMN_METADATA, explain_requested
 from sentiment_core.file_summary import FileAggregate
 from sentiment_core.pricing import lambda_cost
 from sentiment_core.settings import current
@@ -112,7 +110,7 @@ def _score(
             metadata.get(TEXT_COLUMN_METADATA),
             Progress(context, caps, body, size),
             observer_for,
-            explainer=service.scorer.explain if explain_requested(obj) else None,
+            explainer=service.scorer.explain if explain_requested(metadata, plan["key"]) else None,
         )
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise not_gzip(error) from None

@@ -20,14 +20,6 @@ from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, STATES_PER_CHUNK,
 from sentiment_core.settings import current
 
 INCOMING, SCORED, WORK = "incoming/", "scored/", "fanout/"
-TEXT_COLUMN_METADATA = "text-column"  # x-amz-meta-text-column names the text column, as on the single path
-GROUP_COLUMN_METADATA = "group-column"  # x-amz-meta-group-column: the column the report groups by
-EXPLAIN_METADATA = "explain"  # x-amz-meta-explain: true adds each row's top sentences (docs/batch.md)
-
-
-def explain_requested(head: dict) -> bool:
-    """Whether the upload's metadata (a head_object or get_object answer) asks for explanations."""
-    return head.get("Metadata", {}).get(EXPLAIN_METADATA, "").strip().lower() == "true"
 
 
 s3 = boto3.client("s3")

@@ -19,9 +19,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.fanout.files import (
-    GROUP_COLUMN_METADATA,
-    TEXT_COLUMN_METADATA,
-    explain_requested,
     find_object,
     not_gzip,
     reject,
@@ -33,6 +30,7 @@ from sentiment_core.chunking import plan_chunks
 from sentiment_core.csv_scoring import NotScorable
 from sentiment_core.explain import MAX_SPANS
 from sentiment_core.file_limits import Caps, Counting, Limited, check_bytes, check_cost, estimated_cost
+from sentiment_core.file_options import GROUP_COLUMN_METADATA, TEXT_COLUMN_METADATA, explain_requested
 from sentiment_core.settings import current
 
 logger = Logger(service="fanout-split")
@@ -72,7 +70,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             check_bytes(head["ContentLength"], caps, exact=True)
         body = s3.get_object(Bucket=bucket, Key=source, IfMatch=source_etag)["Body"]
         requested = head.get("Metadata", {}).get(TEXT_COLUMN_METADATA)
-        explain = explain_requested(head)
+        explain = explain_requested(head.get("Metadata", {}), key)
         # An explained row costs up to MAX_SPANS + 2 passes: chunks that many times smaller keep a
         # chunk's time within what a plain chunk takes.
         chunk_rows = (

@@ -32,9 +32,9 @@ def test_accuracy_figures_agree_with_the_served_predictions():
     assert sum(c["cases"] for c in result["by_category"].values()) == result["cases"] == len(cases)
 
 
-def test_the_written_artifact_carries_the_hard_case_figure(tmp_path, monkeypatch):
+def test_the_written_transformer_artifact_carries_the_hard_case_figure(tmp_path, monkeypatch):
     served = serving.current().model_dir
-    monkeypatch.setattr(settings, "ARTIFACT_DIR", tmp_path / "artifact")
+    monkeypatch.setattr(settings, "TRANSFORMER_DIR", tmp_path / "artifact")  # what the evaluate stage writes
     manifest = {
         "name": settings.MODEL_NAME,
         "version": "0.0.1",

@@ -13,6 +13,7 @@ from sentiment_core.chunking import plan_chunks, score_chunk
 from sentiment_core.csv_scoring import score_csv
 from sentiment_core.explain import CSV_COLUMNS, Explanation, SentenceScore, csv_cells, explain
 from sentiment_core.file_limits import EXPLAINED_ROW_PASSES, estimated_cost
+from sentiment_core.file_options import explain_requested
 from sentiment_core.pricing import PRICE_PER_STATE_TRANSITION, STATES_PER_CHUNK
 from tests.fakes import FakeModel
 from tests.helpers import context, s3_events
@@ -85,6 +86,19 @@ def test_the_batch_function_explains_a_file_whose_metadata_asks(batch, aws, meta
         batch.lambda_handler(event, context("batch"))
     header, *_ = rows(s3.get_object(Bucket=aws.bucket, Key="scored/why.csv")["Body"].read())
     assert header[5:] == (list(CSV_COLUMNS) if explained else [])
+
+
+@pytest.mark.parametrize(
+    "key,explained",
+    [
+        ("incoming/explain/why.csv", True),
+        ("incoming/team/explain/why.csv", True),
+        ("incoming/explain.csv", False),
+    ],
+)
+def test_a_file_under_an_explain_folder_is_explained_without_metadata(key, explained):
+    assert explain_requested({}, key) is explained
+    assert explain_requested({"explain": "TRUE"}, "incoming/why.csv")
 
 
 def test_a_push_too_small_to_show_in_six_decimals_is_no_top_sentence():

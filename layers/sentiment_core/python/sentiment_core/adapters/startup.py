@@ -55,13 +55,13 @@ class Service:
         return decorate
 
 
-def start(name: str, load: Callable[[Settings], SentimentModel] = get_model) -> Service:
+def start(name: str, load: Callable[[Settings], SentimentModel] | None = None) -> Service:
     """Read the settings and load the model (`load`: the shadow function loads its candidate) at init:
     the first request pays nothing, and a broken artifact fails the init (and with it the deployment's
     PreTraffic hook)."""
     settings = current()
     logger, tracer, metrics = Logger(service=name), make_tracer(name), Metrics(service=name)
-    model = load(settings)
+    model = (load or get_model)(settings)  # looked up at each start: tests serve a fake in its place
     metrics.set_default_dimensions(model_version=model.version)
     logger.append_keys(model_version=model.version)
     log_model_ready(logger, model)

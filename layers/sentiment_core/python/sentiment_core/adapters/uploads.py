@@ -23,13 +23,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sentiment_core.file_options import EXPLAIN_METADATA, GROUP_COLUMN_METADATA
 from sentiment_core.settings import Settings
 
 INCOMING, SCORED, MARKERS = "incoming/", "scored/", "uploads/"
 UPLOAD_EXPIRES_SECONDS = 600  # the form: long enough to send 100 MiB on a slow line
 LINK_EXPIRES_SECONDS = 900  # the download and report links: a GET /files answer gives fresh ones
-GROUP_COLUMN_METADATA = "group-column"  # x-amz-meta-group-column: the column the report breaks down by
-EXPLAIN_METADATA = "explain"  # x-amz-meta-explain: true asks for each row's top sentences
 _MISSING = ("404", "NoSuchKey", "403", "AccessDenied")  # S3 answers 403 for a missing key without ListBucket
 
 
