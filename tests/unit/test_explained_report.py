@@ -128,7 +128,7 @@ def test_the_report_shows_the_key_sentences_escaped():
     assert "<script" not in page.lower() and "&lt;script&gt;alert(&quot;x&quot;)" in page
     for top in numbers["most_positive"] + numbers["most_negative"]:
         if "key_sentence" in top:
-            assert f"({top['key_sentence']['contribution']:+.3f})" in page
+            assert f"({top['key_sentence']['contribution']:+.2g})" in page
     assert page.count("<p class=key>") == sum(
         "key_sentence" in t for t in numbers["most_positive"] + numbers["most_negative"]
     )

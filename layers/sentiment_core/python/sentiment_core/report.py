@@ -304,7 +304,8 @@ def _key_sentence(item: dict) -> str:
         return ""
     css = "pos" if key["contribution"] > 0 else "neg"
     return (
-        f"<p class=key>Key sentence <span class={css}>({key['contribution']:+.3f})</span>: "
+        # Two significant digits: a sure review's sentences move P(positive) by thousandths or less.
+        f"<p class=key>Key sentence <span class={css}>({key['contribution']:+.2g})</span>: "
         f"{escape(key['text'])}</p>"
     )
 
