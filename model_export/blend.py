@@ -225,11 +225,12 @@ def blend(force: bool = False) -> Path:
     val_logits = {k: log_odds(cached_logits(g, "validation", enc_val)) for k, g in graphs.items()}
     speed_input = next(e for e in enc_val if len(e.ids) == max(len(x.ids) for x in enc_val))
     speed = ms_per_review(graphs, speed_input)
-    reference_w, _ = choose_weight(val_logits[len(islands)], lin_val, y_val)
+    choices = {k: choose_weight(val_logits[k], lin_val, y_val) for k in graphs}  # (weight, by weight)
+    reference_w = choices[len(islands)][0]
     reference_labels = (val_logits[len(islands)] + reference_w * lin_val) > 0
     trials = []
     for kept, graph in graphs.items():
-        w, by_weight = choose_weight(val_logits[kept], lin_val, y_val)
+        w, by_weight = choices[kept]
         blended = val_logits[kept] + w * lin_val
         trials.append(
             {
@@ -277,7 +278,7 @@ def blend(force: bool = False) -> Path:
             FEATURES: {
                 "features": int(linear.keys.size),
                 "linear_accuracy": _accuracy(lin_val, y_val),
-                "blend_accuracy": choose_weight(val_t, lin_val, y_val)[1][weight],
+                "blend_accuracy": choices[kept][1][weight],
             },
             "word_1_2_grams": {
                 "features": word_count,
@@ -321,7 +322,7 @@ def blend(force: bool = False) -> Path:
         "weight": weight,
         "bias": 0.0,
         "chosen_on": "validation: the middle of the accuracy plateau over weights 0 to 4 in steps of 0.25",
-        "validation_accuracy_by_weight": choose_weight(val_t, lin_val, y_val)[1],
+        "validation_accuracy_by_weight": choices[kept][1],
         "linear": {
             "features": FEATURES,
             "features_count": int(linear.keys.size),

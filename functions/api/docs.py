@@ -15,6 +15,7 @@ import base64
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -78,16 +79,18 @@ def enable(app: APIGatewayHttpResolver) -> None:
     for name, content_type in ASSETS.items():
         app.get(
             f"{DOCS_PATH}/{name}", include_in_schema=False, compress=True, cache_control=ASSET_CACHE_CONTROL
-        )(_asset_route(name, content_type))
+        )(asset_route(asset, name, content_type))
 
 
-def _asset_route(name: str, content_type: str):
+def asset_route(read: Callable[[str], str], name: str, content_type: str):
+    """A route handler serving read(name), for /docs's and the upload page's own assets."""
+
     # No parameters and no return annotation: the resolver's validation would read them as the API's.
     def serve():
         return Response(
             status_code=200,
             content_type=content_type,
-            body=asset(name),
+            body=read(name),
             headers={"X-Content-Type-Options": "nosniff"},
         )
 

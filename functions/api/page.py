@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.api import files
+from functions.api.docs import asset_route
 
 router = Router()
 PAGE_DIR = Path(__file__).parent / "page"
@@ -50,19 +51,7 @@ def page():  # no annotation: the resolver's validation would read one as the AP
     )
 
 
-def _asset_route(name: str, content_type: str):
-    def serve():
-        return Response(
-            status_code=200,
-            content_type=content_type,
-            body=read(name),
-            headers={"X-Content-Type-Options": "nosniff"},
-        )
-
-    return serve
-
-
 for _name, _type in ASSETS.items():
     router.get(f"/app/{_name}", include_in_schema=False, compress=True, cache_control=ASSET_CACHE_CONTROL)(
-        _asset_route(_name, _type)
+        asset_route(read, _name, _type)
     )

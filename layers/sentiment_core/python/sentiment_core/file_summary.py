@@ -98,12 +98,7 @@ class Column:
             if len(value) > MAX_VALUE_CHARS:
                 self.values = None
             else:
-                counts = self.values.get(value)
-                if counts is None:
-                    counts = self.values[value] = [0, 0, 0]
-                counts[0] += 1
-                counts[1] += scored
-                counts[2] += positive
+                _add(self.values.setdefault(value, [0, 0, 0]), [1, scored, positive])
                 if len(self.values) > self.cap:
                     self.values = None
         if self.periods is not None and value.strip():
@@ -112,13 +107,7 @@ class Column:
                 self.periods = None
                 return
             self.dated += 1
-            key = period(day, self.level)
-            counts = self.periods.get(key)
-            if counts is None:
-                counts = self.periods[key] = [0, 0, 0]
-            counts[0] += 1
-            counts[1] += scored
-            counts[2] += positive
+            _add(self.periods.setdefault(period(day, self.level), [0, 0, 0]), [1, scored, positive])
             if len(self.periods) > MAX_PERIODS:
                 self._bound()
 
